@@ -1,0 +1,1 @@
+"""Every type and subject that crosses a process boundary. No I/O."""

@@ -1,0 +1,13 @@
+"""NATS header names carried on every request and event (ARCHITECTURE.md §3)."""
+
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+REQUEST_ID = "x-request-id"
+USER_ID = "x-user-id"
+USER_ROLE = "x-user-role"
+SESSION_ID = "x-session-id"
+CLIENT_IP = "x-client-ip"
+USER_AGENT = "x-user-agent"
+MSG_ID = "Nats-Msg-Id"
+SERVICE_ERROR = "Nats-Service-Error"
+SERVICE_ERROR_CODE = "Nats-Service-Error-Code"
