@@ -1,0 +1,124 @@
+"""JetStream stream and consumer helpers.
+
+The owner of a stream declares it from its `StreamSpec`; consumers attach with durable
+names and a pull loop that maps handler outcomes: success acks, `Retryable` NAKs with a
+delay, `Rejected` TERMs, anything else NAKs with backoff until `max_deliver`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+from nats.aio.msg import Msg
+
+from contracts.streams import Retention, StreamSpec
+
+from . import metrics, tracing
+from .errors import Rejected, Retryable
+from .logging import get_logger
+
+log = get_logger(__name__)
+MsgHandler = Callable[[Msg], Awaitable[None]]
+
+
+def stream_config(spec: StreamSpec, replicas: int | None = None) -> StreamConfig:
+    """Translate a contracts StreamSpec into a nats-py StreamConfig."""
+    return StreamConfig(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        retention=RetentionPolicy.WORK_QUEUE if spec.retention is Retention.WORK_QUEUE
+        else RetentionPolicy.LIMITS,
+        max_age=spec.max_age_s,
+        max_bytes=spec.max_bytes,
+        max_msgs_per_subject=spec.max_msgs_per_subject,
+        duplicate_window=spec.duplicate_window_s,
+        num_replicas=replicas or spec.replicas,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.NEW if spec.discard_new else DiscardPolicy.OLD,
+        description=spec.description,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int | None = None) -> None:
+    """Create the stream, or bring an existing one to the spec."""
+    config = stream_config(spec, replicas)
+    try:
+        await js.stream_info(spec.name)
+    except NotFoundError:
+        await js.add_stream(config)
+        log.info("stream.created", stream=spec.name)
+        return
+    await js.update_stream(config)
+
+
+async def consume(
+    js: JetStreamContext,
+    *,
+    service: str,
+    stream: str,
+    durable: str,
+    filter_subject: str,
+    handler: MsgHandler,
+    batch: int = 50,
+    ack_wait_s: float = 30.0,
+    max_deliver: int = 20,
+    deliver_new: bool = False,
+) -> None:
+    """Pull from a durable consumer and handle messages until cancelled."""
+    config = ConsumerConfig(
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=ack_wait_s,
+        max_deliver=max_deliver,
+        filter_subject=filter_subject,
+        deliver_policy=DeliverPolicy.NEW if deliver_new else DeliverPolicy.ALL,
+    )
+    sub = await js.pull_subscribe(filter_subject, durable=durable, stream=stream, config=config)
+    while True:
+        try:
+            msgs = await sub.fetch(batch, timeout=1.0)
+        except NatsTimeout:
+            continue
+        for msg in msgs:
+            await _handle_one(service, stream, durable, handler, msg)
+
+
+async def _handle_one(service: str, stream: str, durable: str, handler: MsgHandler, msg: Msg) -> None:
+    started = time.perf_counter()
+    outcome = "ack"
+    try:
+        with tracing.span_from_headers(msg.subject, msg.headers):
+            await handler(msg)
+        await msg.ack()
+    except Rejected as exc:
+        outcome = "term"
+        log.warning("message.rejected", subject=msg.subject, error=str(exc))
+        await msg.term()
+    except Retryable as exc:
+        outcome = "nak"
+        await msg.nak(delay=exc.delay_s)
+    except asyncio.CancelledError:
+        await msg.nak()
+        raise
+    except Exception:
+        outcome = "error"
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        log.exception("message.failed", subject=msg.subject, deliveries=deliveries)
+        await msg.nak(delay=min(30.0, 0.5 * 2 ** min(deliveries, 6)))
+    finally:
+        metrics.MESSAGES.labels(service, stream, durable, outcome).inc()
+        metrics.MESSAGE_LATENCY.labels(service, durable).observe(time.perf_counter() - started)

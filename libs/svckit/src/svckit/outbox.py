@@ -1,0 +1,132 @@
+"""Transactional outbox and inbox (ARCHITECTURE.md §4, STYLE.md 8).
+
+`enqueue` writes the event in the caller's transaction; `OutboxRelay` publishes committed
+rows to JetStream with `Nats-Msg-Id` = outbox id (so a relay that crashes after publishing
+and before marking is deduplicated by the stream), woken by NOTIFY and by a slow poll.
+`claim` records `(consumer, msgId)` in the consumer's own transaction: a redelivered
+message finds its row and has no second effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+
+import asyncpg
+import msgspec
+from nats.js import JetStreamContext
+from pydantic import BaseModel
+
+from contracts import headers as h
+
+from . import metrics, tracing
+from .logging import get_logger
+
+log = get_logger(__name__)
+CHANNEL = "svckit_outbox"
+
+
+def _payload(payload: bytes | msgspec.Struct | BaseModel) -> bytes:
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, BaseModel):
+        return payload.model_dump_json(by_alias=True).encode()
+    return msgspec.json.encode(payload)
+
+
+async def enqueue(
+    conn: asyncpg.Connection,
+    subject: str,
+    payload: bytes | msgspec.Struct | BaseModel,
+    *,
+    msg_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> str:
+    """Add a message to the outbox inside the caller's transaction; return its id."""
+    if msg_id is None:
+        msg_id = getattr(payload, "event_id", None) or str(uuid.uuid4())
+    hdrs = tracing.inject(dict(headers or {}))
+    await conn.execute(
+        "INSERT INTO outbox (id, subject, payload, headers) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (id) DO NOTHING",
+        uuid.UUID(msg_id) if _is_uuid(msg_id) else uuid.uuid5(uuid.NAMESPACE_URL, msg_id),
+        subject, _payload(payload), {**hdrs, h.MSG_ID: msg_id},
+    )
+    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+    return msg_id
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def claim(conn: asyncpg.Connection, consumer: str, msg_id: str) -> bool:
+    """Record a message as handled by `consumer`; False if it already was (a redelivery)."""
+    row = await conn.fetchval(
+        "INSERT INTO inbox (consumer, msg_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+        consumer, msg_id,
+    )
+    return row is not None
+
+
+class OutboxRelay:
+    """Publish committed outbox rows to JetStream, in creation order."""
+
+    def __init__(self, pool: asyncpg.Pool, js: JetStreamContext, service: str,
+                 batch: int = 200, poll_s: float = 1.0) -> None:
+        self._pool = pool
+        self._js = js
+        self._service = service
+        self._batch = batch
+        self._poll_s = poll_s
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Relay until cancelled."""
+        listener = await self._pool.acquire()
+
+        def wake(*_: object) -> None:
+            self._wake.set()
+
+        await listener.add_listener(CHANNEL, wake)
+        try:
+            while True:
+                try:
+                    more = await self.relay_once()
+                except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+                    log.warning("outbox.relay_failed", error=str(exc))
+                    more = False
+                if more:
+                    continue
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                except TimeoutError:
+                    pass
+        finally:
+            await listener.remove_listener(CHANNEL, wake)
+            await self._pool.release(listener)
+
+    async def relay_once(self) -> bool:
+        """Publish one batch; return True when more rows may be waiting."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, subject, payload, headers FROM outbox WHERE published_at IS NULL"
+                " ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch,
+            )
+            for row in rows:
+                hdrs = dict(row["headers"] or {})
+                await self._js.publish(row["subject"], bytes(row["payload"]), headers=hdrs)
+                await conn.execute(
+                    "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = $1",
+                    row["id"],
+                )
+            pending = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        metrics.OUTBOX_PENDING.labels(self._service).set(max(0, pending - len(rows)))
+        return len(rows) == self._batch

@@ -1,0 +1,177 @@
+"""The run loop: wire connections once, serve until SIGTERM, drain on the way out.
+
+A service's `build_app(settings)` returns an async context manager yielding a `Runtime`;
+`run_service` owns signals, logging, tracing and the ops server around it (STYLE.md 1-2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from . import migrations as mig
+from .clock import Clock, SimClock, WallClock
+from .db import create_pool
+from .logging import configure_logging, get_logger
+from .micro import MicroService
+from .nats import connect
+from .ops import OpsServer, ReadyCheck
+from .outbox import OutboxRelay
+from .settings import ServiceSettings
+from .tracing import setup_tracing
+
+log = get_logger(__name__)
+
+
+class Runtime:
+    """The connections and background tasks of one running service."""
+
+    def __init__(self, settings: ServiceSettings, *, version: str = "0.1.0",
+                 description: str = "", database: bool = False, redis: bool = False,
+                 migrations: list[mig.Migration] | None = None, outbox: bool = False,
+                 sim_clock: bool = True) -> None:
+        self.settings = settings
+        self._version = version
+        self._description = description
+        self._want_db = database
+        self._want_redis = redis
+        self._migrations = migrations
+        self._outbox = outbox
+        self._sim_clock = sim_clock
+        self._stack = AsyncExitStack()
+        self._tasks: list[asyncio.Task] = []
+        self.checks: dict[str, ReadyCheck] = {}
+        self.nc: Client
+        self.js: JetStreamContext
+        self.micro: MicroService
+        self.pool: asyncpg.Pool | None = None
+        self.redis: aioredis.Redis | None = None
+        self.clock: Clock = WallClock()
+
+    async def __aenter__(self) -> Runtime:
+        s = self.settings
+        try:
+            if self._want_db:
+                await self._open_db()
+            if self._want_redis:
+                self.redis = aioredis.from_url(s.redis_url, decode_responses=False)
+                self._stack.push_async_callback(self.redis.aclose)
+                self.checks["redis"] = self._redis_ok
+            self.nc = await connect(s)
+            self._stack.push_async_callback(self._drain_nats)
+            self.js = self.nc.jetstream()
+            self.checks["nats"] = self._nats_ok
+            if s.clock_url and self._sim_clock:
+                clock = SimClock(s.clock_url)
+                await clock.start()
+                self._stack.push_async_callback(clock.stop)
+                self.clock = clock
+            self.micro = MicroService(self.nc, s.service_name, self._version, self._description,
+                                      s.request_concurrency)
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def _open_db(self) -> None:
+        s = self.settings
+        self.pool = await create_pool(s)
+        self._stack.push_async_callback(self.pool.close)
+        self.checks["postgres"] = self._db_ok
+        if self._migrations is not None and s.migrate_on_start:
+            async with self.pool.acquire() as conn:
+                await mig.migrate(conn, s.schema(), mig.builtin() + self._migrations)
+
+    async def start(self) -> None:
+        """Start answering requests and run the outbox relay, if any."""
+        if self._outbox and self.pool is not None:
+            self.spawn(OutboxRelay(self.pool, self.js, self.settings.service_name).run())
+        await self.micro.start()
+        self._stack.push_async_callback(self.micro.stop)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
+        """Run a background task for the service's lifetime; a crash is logged loudly."""
+        task = asyncio.create_task(coro)
+        task.add_done_callback(self._task_done)
+        self._tasks.append(task)
+        return task
+
+    @staticmethod
+    def _task_done(task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task.crashed", task=task.get_name(), error=repr(task.exception()))
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stack.aclose()
+
+    async def _drain_nats(self) -> None:
+        if not self.nc.is_closed:
+            try:
+                await asyncio.wait_for(self.nc.drain(), 10)
+            except (TimeoutError, OSError):
+                await self.nc.close()
+
+    async def _nats_ok(self) -> bool:
+        return self.nc.is_connected
+
+    async def _db_ok(self) -> bool:
+        assert self.pool is not None
+        return await self.pool.fetchval("SELECT 1") == 1
+
+    async def _redis_ok(self) -> bool:
+        assert self.redis is not None
+        return bool(await self.redis.ping())
+
+
+AppFactory = Callable[[Any], AbstractAsyncContextManager[Runtime]]
+
+
+async def serve(settings: ServiceSettings, build_app: AppFactory,
+                stop: asyncio.Event | None = None,
+                on_ready: Callable[[OpsServer], Awaitable[None]] | None = None) -> None:
+    """Run the app until `stop` is set (or SIGTERM/SIGINT), then drain."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    async with build_app(settings) as rt:
+        ops = OpsServer(settings.ops_host, settings.ops_port, rt.checks)
+        await ops.start()
+        log.info("service.started", instance=settings.instance_id)
+        if on_ready:
+            await on_ready(ops)
+        await stop.wait()
+        log.info("service.stopping")
+        await ops.stop()
+    log.info("service.stopped")
+
+
+def run_service(settings: ServiceSettings, build_app: AppFactory) -> None:
+    """Configure logging and tracing, then serve until told to stop (`__main__` calls this)."""
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    setup_tracing(settings.service_name, settings.otlp_endpoint)
+    asyncio.run(serve(settings, build_app))
+
+
+async def migrate_only(settings: ServiceSettings, migrations: list[mig.Migration]) -> list[str]:
+    """Apply migrations and exit (the Kubernetes init step)."""
+    conn = await asyncpg.connect(settings.dsn())
+    try:
+        return await mig.migrate(conn, settings.schema(), mig.builtin() + migrations)
+    finally:
+        await conn.close()
