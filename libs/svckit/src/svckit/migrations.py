@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
 import asyncpg
 
@@ -39,9 +40,13 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def load(package: str, namespace: str | None = None, folder: str = "migrations") -> list[Migration]:
-    """Load the migration files of a package, in order."""
-    root: Traversable = resources.files(package).joinpath(folder)
+def load(package: str | Path, namespace: str | None = None, folder: str = "migrations") -> list[Migration]:
+    """Load the migration files of a package (or of a directory), in order."""
+    root: Traversable | Path = (
+        package / folder if isinstance(package, Path) else resources.files(package).joinpath(folder)
+    )
+    if isinstance(package, Path):
+        package = namespace or package.name
     files = sorted((f for f in root.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     out = []
     for f in files:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from . import metrics as _metrics  # noqa: F401 - registers the shared series
 from .logging import get_logger
 
 log = get_logger(__name__)

@@ -1,0 +1,238 @@
+"""Integration tests of migrations, outbox/inbox and micro services on real servers."""
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import asyncpg
+import msgspec
+import pytest
+from pydantic import BaseModel
+
+from contracts import streams, subjects
+from contracts.api import ApiModel
+from contracts.errors import ErrorCode
+from svckit import migrations as mig
+from svckit.errors import Conflict, RemoteError, Unavailable
+from svckit.jetstream import consume, ensure_stream
+from svckit.micro import MicroService
+from svckit.nats import request
+from svckit.outbox import OutboxRelay, claim, enqueue
+
+pytestmark = pytest.mark.integration
+HERE = Path(__file__).parent
+
+
+async def _deadline(predicate, timeout=10.0):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        assert loop.time() < end, "condition not met before the deadline"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def conn(pg_dsn):
+    c = await asyncpg.connect(pg_dsn)
+    await c.execute("CREATE SCHEMA demo")
+    yield c
+    await c.close()
+
+
+async def test_migrations_apply_in_order_once_and_refuse_edits(conn, tmp_path):
+    src = tmp_path / "svc"
+    shutil.copytree(HERE / "migs_ok", src)
+    ms = mig.builtin() + mig.load(src, "demo")
+    applied = await mig.migrate(conn, "demo", ms)
+    assert applied == ["svckit/0001_outbox_inbox.sql", "demo/0001_first.sql", "demo/0002_second.sql"]
+    assert await mig.migrate(conn, "demo", ms) == []
+    cols = await conn.fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema='demo' AND table_name='widgets'"
+    )
+    assert {r["column_name"] for r in cols} == {"id", "name", "colour"}
+    (src / "migrations" / "0002_second.sql").write_text("ALTER TABLE widgets ADD COLUMN size int;")
+    with pytest.raises(mig.MigrationError, match="edited after it was applied"):
+        await mig.migrate(conn, "demo", mig.builtin() + mig.load(src, "demo"))
+
+
+async def test_a_failing_migration_leaves_nothing_half_written(conn, tmp_path):
+    src = tmp_path / "bad"
+    (src / "migrations").mkdir(parents=True)
+    (src / "migrations" / "0001_ok.sql").write_text("CREATE TABLE a (x int);")
+    (src / "migrations" / "0002_bad.sql").write_text("CREATE TABLE b (x int); SELECT * FROM nope;")
+    with pytest.raises(asyncpg.PostgresError):
+        await mig.migrate(conn, "demo", mig.load(src, "demo"))
+    tables = {r["table_name"] for r in await conn.fetch(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema='demo'")}
+    assert "a" in tables and "b" not in tables
+    keys = [r["key"] for r in await conn.fetch("SELECT key FROM demo.schema_migrations")]
+    assert keys == ["demo/0001_ok.sql"]
+
+
+async def test_concurrent_migrators_apply_each_file_once(pg_dsn, tmp_path):
+    setup = await asyncpg.connect(pg_dsn)
+    await setup.execute("CREATE SCHEMA race")
+    src = tmp_path / "race"
+    (src / "migrations").mkdir(parents=True)
+    (src / "migrations" / "0001_t.sql").write_text("CREATE TABLE t (x int);")
+    conns = [await asyncpg.connect(pg_dsn) for _ in range(3)]
+    results = await asyncio.gather(*(mig.migrate(c, "race", mig.load(src, "race")) for c in conns))
+    assert sorted(len(r) for r in results) == [0, 0, 1]
+    for c in [*conns, setup]:
+        await c.close()
+
+
+class Ev(msgspec.Struct):
+    n: int
+
+
+async def test_outbox_relay_publishes_committed_rows_once(conn, pg_dsn, nats_url):
+    import nats
+
+    await mig.migrate(conn, "demo", mig.builtin())
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_stream(js, streams.EVENTS)
+    pool = await asyncpg.create_pool(pg_dsn, server_settings={"search_path": "demo"}, min_size=1, max_size=3)
+    try:
+        async with pool.acquire() as c, c.transaction():
+            for i in range(3):
+                await enqueue(c, subjects.user_event("u1", "demo", "made"), Ev(n=i), msg_id=f"m{i}")
+        try:
+            async with pool.acquire() as c, c.transaction():
+                await enqueue(c, subjects.user_event("u1", "demo", "made"), Ev(n=99), msg_id="rolled-back")
+                raise RuntimeError("abort")
+        except RuntimeError:
+            pass
+        relay = OutboxRelay(pool, js, "demo")
+        task = asyncio.create_task(relay.run())
+
+        async def three():
+            info = await js.stream_info("EVENTS")
+            return info.state.messages == 3
+
+        await _deadline(three)
+        # a relay that re-publishes the same row (crash before marking) is deduplicated
+        await js.publish(subjects.user_event("u1", "demo", "made"), b'{"n":0}', headers={"Nats-Msg-Id": "m0"})
+        assert (await js.stream_info("EVENTS")).state.messages == 3
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        sub = await js.pull_subscribe("evt.u1.>", durable="reader", stream="EVENTS")
+        msgs = await sub.fetch(3, timeout=2)
+        assert [msgspec.json.decode(m.data, type=Ev).n for m in msgs] == [0, 1, 2]
+        async with pool.acquire() as c:
+            assert await claim(c, "reader", "m0") is True
+            assert await claim(c, "reader", "m0") is False
+    finally:
+        await pool.close()
+        await nc.close()
+
+
+class Echo(ApiModel):
+    text: str
+    times: int = 1
+
+
+class Echoed(BaseModel):
+    text: str
+
+
+async def test_micro_service_maps_errors_and_validation(nats_url):
+    import nats
+
+    nc = await nats.connect(nats_url)
+    svc = MicroService(nc, "demo")
+
+    async def echo(req: Echo, ctx):
+        if req.text == "taken":
+            raise Conflict("That name is taken")
+        if req.text == "crash":
+            raise ZeroDivisionError("secret internals")
+        return Echoed(text=req.text * req.times)
+
+    subject = subjects.svc("demo", "echo", "run")
+    svc.endpoint(subject, Echo, echo)
+    await svc.start()
+    try:
+        assert await request(nc, subject, Echo(text="ab", times=2)) == {"text": "abab"}
+        with pytest.raises(RemoteError) as err:
+            await request(nc, subject, {"text": "taken"})
+        assert err.value.api_error.error is ErrorCode.CONFLICT and err.value.api_error.code == 409
+        with pytest.raises(RemoteError) as err:
+            await request(nc, subject, {"times": "x"})
+        fields = {d.field for d in err.value.api_error.details}
+        assert err.value.api_error.error is ErrorCode.VALIDATION_ERROR and {"text", "times"} <= fields
+        with pytest.raises(RemoteError) as err:
+            await request(nc, subject, {"text": "crash"})
+        assert err.value.api_error.error is ErrorCode.INTERNAL_ERROR
+        assert "secret" not in err.value.api_error.message
+        with pytest.raises(Unavailable):
+            await request(nc, subjects.svc("demo", "nobody", "home"), {}, timeout=1)
+        # discoverable with $SRV.PING
+        ping = await nc.request("$SRV.PING.demo", b"", timeout=2)
+        assert b'"demo"' in ping.data
+    finally:
+        await svc.stop()
+        await nc.close()
+
+
+async def test_slow_requests_do_not_block_fast_ones(nats_url):
+    import nats
+
+    nc = await nats.connect(nats_url)
+    svc = MicroService(nc, "slowfast")
+    release = asyncio.Event()
+
+    async def handler(req: Echo, ctx):
+        if req.text == "slow":
+            await release.wait()
+        return {"text": req.text}
+
+    subject = subjects.svc("slowfast", "echo", "run")
+    svc.endpoint(subject, Echo, handler)
+    await svc.start()
+    try:
+        slow = asyncio.create_task(request(nc, subject, {"text": "slow"}, timeout=5))
+        assert await request(nc, subject, {"text": "fast"}, timeout=2) == {"text": "fast"}
+        release.set()
+        assert await slow == {"text": "slow"}
+    finally:
+        await svc.stop()
+        await nc.close()
+
+
+async def test_consumer_acks_naks_and_terms(nats_url):
+    import nats
+
+    from svckit.errors import Rejected, Retryable
+
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_stream(js, streams.JOBS)
+    seen: list[tuple[bytes, int]] = []
+
+    async def handler(msg):
+        seen.append((msg.data, msg.metadata.num_delivered))
+        if msg.data == b"retry" and msg.metadata.num_delivered < 2:
+            raise Retryable("later", delay_s=0.1)
+        if msg.data == b"bad":
+            raise Rejected("never")
+
+    for body in (b"ok", b"retry", b"bad"):
+        await js.publish(subjects.job("backtest"), body)
+    task = asyncio.create_task(consume(js, service="t", stream="JOBS", durable="w",
+                                       filter_subject="job.>", handler=handler))
+
+    async def drained():
+        return (await js.stream_info("JOBS")).state.messages == 0
+
+    try:
+        await _deadline(drained)
+        assert (b"retry", 2) in seen and [d for d, _ in seen].count(b"bad") == 1
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await nc.close()
