@@ -6,7 +6,6 @@ from datetime import time
 
 import numpy as np
 import pytest
-
 from btengine import Settings, run
 
 FLAT = [(100, 101, 99, 100)]
@@ -18,8 +17,15 @@ def _one(result):
 
 
 def test_signal_fills_at_next_bar_open(make_bars, sig):
-    bars = make_bars([(100, 101, 99, 100), (101, 102, 100, 101), (102, 103, 101, 102),
-                      (103, 104, 102, 103), (104, 105, 103, 104)])
+    bars = make_bars(
+        [
+            (100, 101, 99, 100),
+            (101, 102, 100, 101),
+            (102, 103, 101, 102),
+            (103, 104, 102, 103),
+            (104, 105, 103, 104),
+        ]
+    )
     r = run(bars, sig(5, 0), sig(5, 2), Settings(costs=False, quantity=10))
     rec, t = _one(r)
     assert (t.entry_bar[0], t.exit_bar[0]) == (1, 3)
@@ -89,17 +95,25 @@ def test_short_side_stop_above_target_below_and_pnl_sign(make_bars, sig):
     stopped = _stop_bars(make_bars, (100, 103, 99, 102))
     rec, _ = _one(run(stopped, sig(3, 0), sig(3), s))
     assert (rec["exit_reason"], str(rec["exit_price"]), str(rec["pnl_gross"])) == (
-        "stop", "102.00", "-10.00")
+        "stop",
+        "102.00",
+        "-10.00",
+    )
     won = _stop_bars(make_bars, (100, 100.5, 95, 96))
     rec, _ = _one(run(won, sig(3, 0), sig(3), s))
     assert (rec["exit_reason"], str(rec["exit_price"]), str(rec["pnl_gross"])) == (
-        "target", "96.00", "20.00")
+        "target",
+        "96.00",
+        "20.00",
+    )
     assert rec["side"] == "short"
 
 
 def test_intraday_squares_off_at_the_open_of_the_first_bar_at_or_after_1515(make_bars, sig):
-    bars = make_bars([(100, 101, 99, 100), (101, 102, 100, 101), (102, 103, 101, 102),
-                      (103, 104, 102, 103)], start="2025-01-06 15:13")
+    bars = make_bars(
+        [(100, 101, 99, 100), (101, 102, 100, 101), (102, 103, 101, 102), (103, 104, 102, 103)],
+        start="2025-01-06 15:13",
+    )
     r = run(bars, sig(4, 0, 1), sig(4), Settings(costs=False, product="intraday"))
     rec, t = _one(r)  # the 15:14 signal would fill at 15:15: dropped
     assert (t.entry_bar[0], t.exit_bar[0]) == (1, 2)
@@ -117,26 +131,37 @@ def test_square_off_time_is_configurable(make_bars, sig):
 def test_day_without_a_bar_after_square_off_time_closes_at_its_last_close(make_bars, sig):
     bars = make_bars(
         [(100, 101, 99, 100), (101, 102, 100, 101), (102, 103, 101, 102.5), (90, 91, 89, 90)],
-        times=["2025-01-06 14:00", "2025-01-06 14:01", "2025-01-06 14:02", "2025-01-07 09:15"])
+        times=["2025-01-06 14:00", "2025-01-06 14:01", "2025-01-06 14:02", "2025-01-07 09:15"],
+    )
     rec, t = _one(run(bars, sig(4, 0), sig(4), Settings(costs=False, product="intraday")))
-    assert (rec["exit_reason"], str(rec["exit_price"]), t.exit_bar[0]) == ("square_off", "102.50", 2)
+    assert (rec["exit_reason"], str(rec["exit_price"]), t.exit_bar[0]) == (
+        "square_off",
+        "102.50",
+        2,
+    )
     assert rec["exit_time"].strftime("%H:%M") == "14:03"
 
 
 def test_intraday_on_daily_bars_trades_open_to_close(make_bars, sig):
-    bars = make_bars([(100, 101, 99, 100), (101, 106, 100, 105), (104, 105, 100, 101)],
-                     start="2025-01-06 00:00", step_minutes=1440)
+    bars = make_bars(
+        [(100, 101, 99, 100), (101, 106, 100, 105), (104, 105, 100, 101)],
+        start="2025-01-06 00:00",
+        step_minutes=1440,
+    )
     r = run(bars, sig(3, 0, 1), sig(3), Settings(costs=False, product="intraday"))
     recs = r.trade_records()
     assert [(x["entry_price"], x["exit_price"]) for x in recs] == [
-        (pytest.approx(101), pytest.approx(105)), (pytest.approx(104), pytest.approx(101))]
+        (pytest.approx(101), pytest.approx(105)),
+        (pytest.approx(104), pytest.approx(101)),
+    ]
     assert all(x["exit_reason"] == "square_off" for x in recs)
 
 
 def test_delivery_holds_overnight(make_bars, sig):
-    bars = make_bars(FLAT * 3 + [(105, 106, 104, 105)],
-                     times=["2025-01-06 15:28", "2025-01-06 15:29", "2025-01-07 09:15",
-                            "2025-01-07 09:16"])
+    bars = make_bars(
+        FLAT * 3 + [(105, 106, 104, 105)],
+        times=["2025-01-06 15:28", "2025-01-06 15:29", "2025-01-07 09:15", "2025-01-07 09:16"],
+    )
     rec, t = _one(run(bars, sig(4, 0), sig(4, 2), Settings(costs=False)))
     assert (t.entry_bar[0], t.exit_bar[0], rec["exit_reason"]) == (1, 3, "signal")
 
@@ -151,8 +176,15 @@ def test_max_positions_pyramids_on_repeated_signals_and_exit_closes_all(make_bar
 
 
 def test_each_pyramided_position_has_its_own_stop(make_bars, sig):
-    bars = make_bars([(100, 100, 100, 100), (100, 100.5, 99.5, 100), (102, 102.5, 101.5, 102),
-                      (101, 101, 99.8, 100), (100, 100, 97, 98)])
+    bars = make_bars(
+        [
+            (100, 100, 100, 100),
+            (100, 100.5, 99.5, 100),
+            (102, 102.5, 101.5, 102),
+            (101, 101, 99.8, 100),
+            (100, 100, 97, 98),
+        ]
+    )
     s = Settings(costs=False, max_positions=3, stop_loss_pct=2)
     t = run(bars, sig(5, 0, 1), sig(5), s).trades
     assert t.entry_bar.tolist() == [1, 2]
@@ -164,11 +196,13 @@ def test_slippage_bps_and_ticks_are_adverse_on_both_sides(make_bars, sig):
     bars = make_bars([(100, 101, 99, 100), (100, 101, 99, 100), (103, 104, 102, 103), FLAT[0]])
     bps = run(bars, sig(4, 0), sig(4, 1), Settings(costs=False, slippage_bps=10)).trade_records()[0]
     assert (str(bps["entry_price"]), str(bps["exit_price"])) == ("100.10", "102.90")
-    ticks = run(bars, sig(4, 0), sig(4, 1),
-                Settings(costs=False, slippage_ticks=2, tick_size=0.05)).trade_records()[0]
+    ticks = run(
+        bars, sig(4, 0), sig(4, 1), Settings(costs=False, slippage_ticks=2, tick_size=0.05)
+    ).trade_records()[0]
     assert (str(ticks["entry_price"]), str(ticks["exit_price"])) == ("100.10", "102.90")
-    short = run(bars, sig(4, 0), sig(4, 1),
-                Settings(costs=False, direction="short", slippage_bps=10)).trade_records()[0]
+    short = run(
+        bars, sig(4, 0), sig(4, 1), Settings(costs=False, direction="short", slippage_bps=10)
+    ).trade_records()[0]
     assert (str(short["entry_price"]), str(short["exit_price"])) == ("99.90", "103.10")
 
 
@@ -177,22 +211,32 @@ def test_costs_off_means_zero_charges_and_on_means_the_cost_model(make_bars, sig
 
     from btengine import charges
 
-    bars = make_bars([(2500, 2510, 2490, 2500), (2500, 2510, 2490, 2505), (2520, 2530, 2510, 2525),
-                      (2525, 2530, 2520, 2525)], start="2025-01-15 10:00")
+    bars = make_bars(
+        [
+            (2500, 2510, 2490, 2500),
+            (2500, 2510, 2490, 2505),
+            (2520, 2530, 2510, 2525),
+            (2525, 2530, 2520, 2525),
+        ],
+        start="2025-01-15 10:00",
+    )
     off = run(bars, sig(4, 0), sig(4, 1), Settings(costs=False, quantity=100))
     assert off.trades.charges_paise.tolist() == [0]
     on = run(bars, sig(4, 0), sig(4, 1), Settings(quantity=100, product="intraday"))
     d = date(2025, 1, 15)
-    expected = (charges("NSE_EQ", "intraday", "buy", "2500", 100, d).total
-                + charges("NSE_EQ", "intraday", "sell", "2520", 100, d).total)
+    expected = (
+        charges("NSE_EQ", "intraday", "buy", "2500", 100, d).total
+        + charges("NSE_EQ", "intraday", "sell", "2520", 100, d).total
+    )
     rec = on.trade_records()[0]
     assert rec["charges"] == expected
     assert rec["pnl_net"] == rec["pnl_gross"] - expected == on.metrics["net_profit"]
 
 
 def test_equity_is_marked_to_market_on_closes(make_bars, sig):
-    bars = make_bars([(100, 101, 99, 100), (101, 102, 100, 103), (104, 105, 103, 102),
-                      (106, 107, 105, 106)])
+    bars = make_bars(
+        [(100, 101, 99, 100), (101, 102, 100, 103), (104, 105, 103, 102), (106, 107, 105, 106)]
+    )
     r = run(bars, sig(4, 0), sig(4, 2), Settings(costs=False, quantity=10, initial_capital=1000))
     # entry 101 at bar 1; closes 103, 102; exit 106 at bar 3's open
     assert r.equity.tolist() == pytest.approx([1000, 1020, 1010, 1050])

@@ -227,7 +227,7 @@ def charges_paise(rates: Rates, turnover_paise):
     return out
 
 
-def to_paise(price: Decimal | float | int | str) -> int:
+def to_paise(price: Decimal | float | str) -> int:
     """Return a price in integer paise (rounded half-even to the paisa)."""
     return int((Decimal(str(price)) * 100).quantize(Decimal(1), rounding="ROUND_HALF_EVEN"))
 

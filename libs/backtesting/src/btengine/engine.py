@@ -124,7 +124,9 @@ def _side_charges(b: Bars, s: Settings, side: str, bar, price_paise, components)
     day = (b.ts[bar] + IST_OFFSET_NS) // DAY_NS
     if day.min() < change_days[0]:
         first = _EPOCH + timedelta(days=int(day.min()))
-        raise costs.ChargeTableError(f"no charge rates before {table.first_date} (trade on {first})")
+        raise costs.ChargeTableError(
+            f"no charge rates before {table.first_date} (trade on {first})"
+        )
     regime = np.searchsorted(change_days, day, side="right") - 1
     out = np.zeros(len(bar), dtype=np.int64)
     turnover = price_paise * s.units

@@ -90,7 +90,9 @@ def compute_metrics(
     initial = s.initial_capital
     final = float(equity[-1])
     years = (int(b.ts[-1]) - int(b.ts[0]) + b.interval_ns) / YEAR_NS
-    sharpe, sortino = sharpe_sortino(bar_returns(equity, initial), b.periods_per_year, s.risk_free_rate)
+    sharpe, sortino = sharpe_sortino(
+        bar_returns(equity, initial), b.periods_per_year, s.risk_free_rate
+    )
     dd_amount, dd_pct = max_drawdown(equity, initial)
     net = t.net_paise
     n = len(t)

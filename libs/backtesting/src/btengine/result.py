@@ -125,6 +125,4 @@ class Result:
 
     def returns_heatmap(self) -> dict[str, Any]:
         """Return the returns heat map (see ``analytics.returns_heatmap``)."""
-        return analytics.returns_heatmap(
-            self.bars, self.equity, self.settings.initial_capital
-        )
+        return analytics.returns_heatmap(self.bars, self.equity, self.settings.initial_capital)

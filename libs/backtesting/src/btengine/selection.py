@@ -180,7 +180,9 @@ def select_single(ef, ckey, creason, scanner: StopScanner | None, b: Bars) -> Pl
     head[1:] = ckey[:-1] <= 2 * ef[1:]
     pending = np.flatnonzero(head)
     if scanner is None:
-        return Plan(ef[pending], ckey[pending], creason[pending], exit_price_at_key(b, ckey[pending]))
+        return Plan(
+            ef[pending], ckey[pending], creason[pending], exit_price_at_key(b, ckey[pending])
+        )
     parts = []
     two_ef = 2 * ef
     while len(pending):
