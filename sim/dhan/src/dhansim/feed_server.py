@@ -30,6 +30,7 @@ class FeedConn:
     subs: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     sent: dict[tuple[str, str, str], tuple] = field(default_factory=dict)
     prev_sent: dict[tuple[str, str], object] = field(default_factory=dict)
+    requested: set[tuple[str, str]] = field(default_factory=set)
 
 
 class FeedHub:
@@ -102,13 +103,17 @@ class FeedHub:
         if len(items) > MAX_PER_MESSAGE or int(msg.get("InstrumentCount") or 0) > MAX_PER_MESSAGE:
             await self._refuse(conn.ws, 804)
             return False
-        keys = []
+        keys, asked = [], set()
         for item in items:
-            inst = self.sim.master.get(str(item.get("ExchangeSegment")),
-                                       str(item.get("SecurityId", "")).strip())
+            if not isinstance(item, dict):
+                continue
+            seg, sid = str(item.get("ExchangeSegment")), str(item.get("SecurityId", "")).strip()
+            asked.add((seg, sid))
+            inst = self.sim.master.get(seg, sid)
             if inst is not None:
                 keys.append((inst.segment, inst.security_id))
         if code in UNSUBSCRIBE:
+            conn.requested -= asked
             for key in keys:
                 modes = conn.subs.get(key, set())
                 modes.discard(mode)
@@ -117,7 +122,9 @@ class FeedHub:
                     conn.subs.pop(key, None)
                     conn.prev_sent.pop(key, None)
             return True
-        if len(set(conn.subs) | set(keys)) > MAX_PER_CONNECTION:
+        # Count every instrument asked for, known or not, against the per-socket cap.
+        conn.requested |= asked
+        if len(conn.requested) > MAX_PER_CONNECTION:
             await self._refuse(conn.ws, 804)
             return False
         for key in keys:
