@@ -246,7 +246,7 @@ def test_settings_validate_their_inputs():
     with pytest.raises(ValueError):
         Settings(segment="NSE_FNO", product="delivery")
     with pytest.raises(ValueError):
-        Settings(stop_loss_pct=0)
+        Settings(stop_loss_pct=-1)
     with pytest.raises(ValueError):
         Settings(direction="sideways")
 
@@ -254,3 +254,13 @@ def test_settings_validate_their_inputs():
 def test_signals_must_match_bars(make_bars):
     with pytest.raises(ValueError):
         run(make_bars(FLAT * 3), np.zeros(2, bool), np.zeros(3, bool))
+
+
+@pytest.mark.parametrize(
+    "settings", [Settings(), Settings(stop_loss_pct=1), Settings(max_positions=3)]
+)
+def test_no_signals_means_no_trades_and_flat_equity(make_bars, sig, settings):
+    r = run(make_bars(FLAT * 5), sig(5), sig(5), settings)
+    assert len(r.trades) == 0 and r.trades_frame().height == 0
+    assert r.equity.tolist() == [settings.initial_capital] * 5
+    assert r.metrics["total_trades"] == 0 and r.metrics["sharpe"] == 0.0

@@ -183,7 +183,7 @@ def select_single(ef, ckey, creason, scanner: StopScanner | None, b: Bars) -> Pl
         return Plan(
             ef[pending], ckey[pending], creason[pending], exit_price_at_key(b, ckey[pending])
         )
-    parts = []
+    parts = [(pending[:0], ckey[:0], creason[:0], np.zeros(0))]
     two_ef = 2 * ef
     while len(pending):
         k = ckey[pending]

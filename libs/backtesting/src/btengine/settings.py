@@ -17,7 +17,8 @@ class Settings:
     - ``max_positions``: every bar with an entry signal opens one more position (one
       ``quantity``) at the next open while fewer than ``max_positions`` are open, so a signal
       that stays true on consecutive bars pyramids; an exit signal closes them all.
-    - ``stop_loss_pct`` / ``target_pct`` are percent of each position's own entry fill.
+    - ``stop_loss_pct`` / ``target_pct`` are percent of each position's own entry fill
+      (None or 0: none).
     - ``stops_from_next_bar``: check stop/target from the bar after the entry bar (default:
       from the entry bar itself, whose whole range follows the opening fill).
     - ``square_off`` (default: on for product ``intraday``): close at the open of the first bar
@@ -56,8 +57,8 @@ class Settings:
             raise ValueError("quantity, lot_size and max_positions must be >= 1")
         for name in ("stop_loss_pct", "target_pct"):
             value = getattr(self, name)
-            if value is not None and not 0 < value < 100:
-                raise ValueError(f"{name} must be in (0, 100)")
+            if value is not None and not 0 <= value < 100:
+                raise ValueError(f"{name} must be in [0, 100) (0 or None: none)")
         if self.slippage_bps < 0 or self.slippage_ticks < 0 or self.initial_capital <= 0:
             raise ValueError("slippage must be >= 0 and initial_capital > 0")
 
