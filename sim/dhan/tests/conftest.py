@@ -7,7 +7,6 @@ import time
 
 import httpx
 import pytest
-
 from dhansim.testing import run_simulator
 
 

@@ -6,7 +6,7 @@ import struct
 from datetime import datetime
 
 import pytest
-
+from dhanhq.marketfeed import MarketFeed
 from dhansim import packets
 from dhansim.clock import IST
 from dhansim.instruments import InstrumentMaster
@@ -16,12 +16,12 @@ MASTER = InstrumentMaster.load()
 
 
 def snap(segment="NSE_EQ", sid="2885", ltp=1402.35, prev=1398.6, oi=0, **kw) -> Snapshot:
-    base = dict(inst=MASTER.get(segment, sid), day=datetime(2025, 1, 15).date(), seq=3,
-                ltp=ltp, ltq=25, ltt=datetime(2025, 1, 15, 10, 30, 5, tzinfo=IST),
-                volume=123456, open=1400.0, high=1405.5, low=1395.25, prev_close=prev,
-                atp=1401.1, oi=oi, oi_high=oi, oi_low=oi,
-                depth=tuple(Level(100 * (k + 1), 90 * (k + 1), k + 1, k + 2, 1402.3 - k * 0.1,
-                                  1402.4 + k * 0.1) for k in range(5)))
+    base = {"inst": MASTER.get(segment, sid), "day": datetime(2025, 1, 15).date(), "seq": 3,
+                "ltp": ltp, "ltq": 25, "ltt": datetime(2025, 1, 15, 10, 30, 5, tzinfo=IST),
+                "volume": 123456, "open": 1400.0, "high": 1405.5, "low": 1395.25, "prev_close": prev,
+                "atp": 1401.1, "oi": oi, "oi_high": oi, "oi_low": oi,
+                "depth": tuple(Level(100 * (k + 1), 90 * (k + 1), k + 1, k + 2, 1402.3 - k * 0.1,
+                                  1402.4 + k * 0.1) for k in range(5))}
     base.update(kw)
     return Snapshot(**base)
 
@@ -58,8 +58,7 @@ def test_quote_and_full_have_documented_sizes_and_fields():
 
 
 def test_sdk_parser_decodes_every_packet_type():
-    marketfeed = pytest.importorskip("dhanhq.marketfeed")
-    parser = marketfeed.MarketFeed.__new__(marketfeed.MarketFeed)
+    parser = MarketFeed.__new__(MarketFeed)  # the SDK's own parser, without a connection
     tick = parser.process_data(packets.ticker(snap()))
     assert tick == {"type": "Ticker Data", "exchange_segment": 1, "security_id": 2885,
                     "LTP": "1402.35", "LTT": "10:30:05"}

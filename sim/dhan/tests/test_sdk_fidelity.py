@@ -7,14 +7,11 @@ from datetime import date
 
 import polars as pl
 import pytest
-
+from dhanhq import DhanContext, OrderUpdate, dhanhq
+from dhanhq.marketfeed import MarketFeed
 from dhansim.settings import find_data_dir
 
 from .conftest import until
-
-dhanhq_mod = pytest.importorskip("dhanhq")
-from dhanhq import DhanContext, OrderUpdate, dhanhq  # noqa: E402
-from dhanhq.marketfeed import MarketFeed  # noqa: E402
 
 
 def sdk(sim, client_id: str, token: str):

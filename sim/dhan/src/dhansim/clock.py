@@ -17,7 +17,7 @@ def iso_utc(ts: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     """Parse ISO-8601 (Z or offset; naive means IST) into an aware datetime."""
-    ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    ts = datetime.fromisoformat(text)
     return ts if ts.tzinfo else ts.replace(tzinfo=IST)
 
 

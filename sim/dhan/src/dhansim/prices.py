@@ -12,8 +12,14 @@ from pathlib import Path
 
 from dhansim.clock import IST
 from dhansim.instruments import PACKAGE_DATA, Instrument, InstrumentMaster
-from dhansim.synth import (bars_to_ticks, bridge_ticks, level, option_price, previous_weekday,
-                           rng_for, round_tick)
+from dhansim.synth import (
+    bars_to_ticks,
+    bridge_ticks,
+    level,
+    option_price,
+    rng_for,
+    round_tick,
+)
 
 INTERVALS = (("1m", 60), ("5m", 300), ("15m", 900))
 INDEX_FILES = {"NIFTY": "IDX-NIFTY50", "BANKNIFTY": "IDX-BANKNIFTY"}

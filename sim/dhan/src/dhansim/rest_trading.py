@@ -6,8 +6,17 @@ from aiohttp import web
 
 from dhansim import errors
 from dhansim.portfolio import margin_per_unit
-from dhansim.validation import (PRODUCTS, SEGMENTS, TXN, parse_modify, parse_place,
-                                reject_empty_strings, to_enum, to_float, to_int)
+from dhansim.validation import (
+    PRODUCTS,
+    SEGMENTS,
+    TXN,
+    parse_modify,
+    parse_place,
+    reject_empty_strings,
+    to_enum,
+    to_float,
+    to_int,
+)
 from dhansim.web import SIM_KEY, account, read_json, reply
 
 routes = web.RouteTableDef()

@@ -65,7 +65,7 @@ async def run_simulator(start: datetime | str = DEFAULT_START, speed: float = 1.
                         speed=speed, rate_limits=rate_limits, feed_interval=feed_interval)
     sim = Simulator(settings)
     if paused:
-        sim.clock.set(paused=True)
+        sim.clock.set(at=settings.start, paused=True)
     servers = Servers(sim)
     await servers.start()
     try:
