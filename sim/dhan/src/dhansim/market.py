@@ -74,6 +74,7 @@ class Market:
         self.master = master
         self.prices = prices
         self.clock = clock
+        self._memo: dict[tuple, Snapshot] = {}
 
     def is_open(self, inst: Instrument, at: datetime | None = None) -> bool:
         """Tell whether the normal session of the instrument's exchange is running."""
@@ -91,6 +92,18 @@ class Market:
         path = self.prices.path(inst.segment, inst.security_id, now.date())
         second = now.hour * 3600 + now.minute * 60 + now.second + now.microsecond / 1e6
         i = path.index_at(second)
+        # A snapshot depends only on the trade index of the day, so it is memoised.
+        key = (inst.segment, inst.security_id, now.date(), i)
+        cached = self._memo.get(key)
+        if cached is not None and cached.inst is inst:
+            return cached
+        if len(self._memo) > 50_000:
+            self._memo.clear()
+        snap = self._build(inst, path, now, i)
+        self._memo[key] = snap
+        return snap
+
+    def _build(self, inst: Instrument, path, now: datetime, i: int) -> Snapshot:
         if i < 0:
             return self._before_open(inst, path.prev_close, now.date())
         ltt = datetime.combine(now.date(), time(), IST) + timedelta(seconds=path.times[i])
