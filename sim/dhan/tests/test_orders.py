@@ -150,3 +150,35 @@ async def test_delivery_buy_settles_into_holdings_next_day(sim, client):
     holding = (await client.get("/holdings")).json()[0]
     assert holding["totalQty"] == 3 and holding["avgCostPrice"] == bought["averageTradedPrice"]
     assert (await client.get("/orders")).json() == []
+
+
+async def test_open_orders_block_funds_until_cancelled(sim, client):
+    oid = await place(client, price=1300.0, quantity=10)
+    await wait_status(client, oid, "PENDING")
+    funds = (await client.get("/fundlimit")).json()
+    assert funds["availabelBalance"] == 1_000_000 - 0.2 * 10 * 1300.0
+    assert funds["utilizedAmount"] == 2600.0
+    await client.delete(f"/orders/{oid}")
+    assert (await client.get("/fundlimit")).json()["availabelBalance"] == 1_000_000
+
+
+async def test_at_most_25_modifications_per_order(sim, client):
+    oid = await place(client, price=1300.0)
+    await wait_status(client, oid, "PENDING")
+    for k in range(25):
+        r = await client.put(f"/orders/{oid}", json={"price": 1300.0 - 0.1 * (k + 1)})
+        assert r.status_code == 200, r.text
+    r = await client.put(f"/orders/{oid}", json={"price": 1290.0})
+    assert r.status_code == 400 and r.json()["errorCode"] == "DH-906"
+
+
+async def test_exit_all_closes_open_positions(sim, client):
+    oid = await place(client, orderType="MARKET", price=0, quantity=5)
+    await wait_status(client, oid, "TRADED")
+    assert (await client.delete("/positions")).json()["status"] == "SUCCESS"
+
+    async def flat():
+        positions = (await client.get("/positions")).json()
+        return positions and positions[0]["netQty"] == 0
+
+    await until(flat)

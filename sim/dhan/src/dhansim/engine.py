@@ -48,12 +48,7 @@ class Exchange:
 
     def funds(self, acc: Account) -> dict:
         """Return the fund-limit figures of an account."""
-        blocked = 0.0
-        for o in acc.orders.values():
-            if o.is_open and o.status != "TRANSIT":
-                snap = self.market.snapshot(o.inst)
-                blocked += order_margin(acc, o, o.remaining, reference_price(o, snap),
-                                        self._und_price(o.inst))
+        blocked = acc.blocked
         pos_margin = sum(abs(p.net) * margin_per_unit(p.inst, p.product, "BUY" if p.net > 0
                                                       else "SELL", p.avg,
                                                       self._und_price(p.inst))
@@ -62,6 +57,16 @@ class Exchange:
         available = acc.sod + realized + acc.cash_delta - blocked - pos_margin
         return {"available": available, "blocked": blocked + pos_margin,
                 "spent": max(0.0, -acc.cash_delta), "realized": realized}
+
+    def _reblock(self, acc: Account, order: Order) -> None:
+        """Recompute the funds an open order holds back (kept on the order for speed)."""
+        value = 0.0
+        if order.is_open:
+            snap = self.market.snapshot(order.inst)
+            value = order_margin(acc, order, order.remaining, reference_price(order, snap),
+                                 self._und_price(order.inst))
+        acc.blocked += value - order.blocked
+        order.blocked = value
 
     def _und_price(self, inst: Instrument) -> float:
         und = self.market.master.underlying_of(inst) if inst.is_option else None
@@ -141,6 +146,8 @@ class Exchange:
         order.modifications += 1
         order.last_seq = None
         order.updated = self.market.clock.now()
+        if order.status != "TRANSIT":
+            self._reblock(acc, order)
         self._emit(order)
         return order
 
@@ -215,6 +222,7 @@ class Exchange:
         order.exchange_time = now
         if order.requested_type == "MARKET" and self.market.is_open(order.inst, now):
             order.order_type, order.price = "LIMIT", protected_limit(order.txn, snap)
+        self._reblock(acc, order)
         self._emit(order)
 
     def _placeholder_anchor(self) -> Instrument:
@@ -239,6 +247,7 @@ class Exchange:
         order.trades.append(trade)
         acc.trades.append(trade)
         acc.position(order.inst, order.product).apply(order.txn, qty, price)
+        self._reblock(acc, order)
         if order.product == "CNC":
             acc.cash_delta += qty * price * (1 if order.txn == "SELL" else -1)
             held = acc.holdings.get(order.inst.security_id)
@@ -247,6 +256,9 @@ class Exchange:
         self._emit(order)
 
     def _finish(self, order: Order, status: str, reason: str) -> None:
+        acc = self.accounts[order.client_id]
+        acc.blocked -= order.blocked
+        order.blocked = 0.0
         order.status, order.oms_desc = status, reason
         order.updated = self.market.clock.now()
         self._emit(order)
@@ -279,6 +291,7 @@ class Exchange:
             acc.cash_delta = 0.0
             acc.positions = carried
             acc.orders = {k: o for k, o in acc.orders.items() if o.is_open}
+            acc.blocked = sum(o.blocked for o in acc.orders.values())
             acc.trades = []
             acc.kill_switch = False
             for holding in acc.holdings.values():

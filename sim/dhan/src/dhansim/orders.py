@@ -55,6 +55,7 @@ class Order:
     modifications: int = 0
     last_seq: tuple | None = None
     leg_name: str = "NA"
+    blocked: float = 0.0  # funds held back for the unfilled quantity
     trades: list = field(default_factory=list)
 
     @property

@@ -124,7 +124,8 @@ class Account:
     positions: dict[tuple[str, str, str], Position] = field(default_factory=dict)
     holdings: dict[str, Holding] = field(default_factory=dict)
     kill_switch: bool = False
-    cash_delta: float = 0.0  # delivery cash flows and realised P&L since the start of day
+    cash_delta: float = 0.0  # delivery cash flows since the start of day
+    blocked: float = 0.0  # sum of the funds held back by open orders
 
     def position(self, inst: Instrument, product: str) -> Position:
         """Return (creating) the position for an instrument and product."""

@@ -77,6 +77,7 @@ class PriceLibrary:
         self.seed = seed
         self._files: dict[str, dict[date, list[Bar]] | None] = {}
         self._bases = self._load_bases()
+        self._trading_days: dict[tuple[str, str, date], bool] = {}
         self.path = lru_cache(maxsize=4096)(self._path)
 
     @staticmethod
@@ -160,10 +161,12 @@ class PriceLibrary:
         if inst.is_derivative:
             und = self.master.underlying_of(inst)
             return self.is_trading_day(und, day) if und else day.weekday() < 5
-        covering = [f for f in self._coverage(inst) if min(f) <= day <= max(f)]
-        if covering:
-            return any(day in f for f in covering)
-        return day.weekday() < 5
+        key = (inst.segment, inst.security_id, day)
+        if key not in self._trading_days:
+            covering = [f for f in self._coverage(inst) if min(f) <= day <= max(f)]
+            self._trading_days[key] = (any(day in f for f in covering) if covering
+                                       else day.weekday() < 5)
+        return self._trading_days[key]
 
     def last_trading_day(self, inst: Instrument, before: date) -> date:
         """Return the last trading day strictly before the given date."""
