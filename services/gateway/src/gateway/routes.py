@@ -1,0 +1,112 @@
+"""THE route table: every HTTP endpoint the gateway serves, one line each.
+
+A row names the method and path, the NATS subject it forwards to, the request model (built
+from path parameters + query + JSON body) and reply model (both feed the OpenAPI document),
+who may call it, its rate-limit class, its success status and whether it is audited. One
+generic forwarder (`forward.py`) serves every row; a new service adds rows here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from contracts import auth as A
+from contracts.api import Empty, Ok, Page
+
+from .models import LoginReply, RefreshBody, SessionTokens
+
+
+class Access(StrEnum):
+    """Who may call a route."""
+
+    NONE = "none"  # anyone; a valid token, if sent, is still passed on
+    USER = "user"  # a signed-in user (JWT or API key)
+    VERIFIED = "verified"  # a signed-in user whose e-mail is verified
+    ADMIN = "admin"  # an administrator
+
+
+class Limit(StrEnum):
+    """Which rate-limit bucket a call counts against."""
+
+    AUTH_IP = "auth-ip"  # per client IP (sign-in and account recovery)
+    USER = "user"  # per signed-in user
+
+
+class Cookie(StrEnum):
+    """How a route handles the refresh-token cookie."""
+
+    NONE = "none"
+    ISSUE = "issue"  # the reply carries a refresh token: move it into the cookie
+    ROTATE = "rotate"  # read the refresh token from the cookie, then ISSUE the new one
+    CLEAR = "clear"  # read the refresh token from the cookie if there, then clear it
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP endpoint forwarded to one NATS subject."""
+
+    method: str
+    path: str
+    subject: str
+    request: type[BaseModel]
+    response: type | None
+    access: Access
+    summary: str
+    tag: str
+    status: int = 200
+    limit: Limit | None = None
+    audit: bool | None = None
+    cookie: Cookie = Cookie.NONE
+    body_doc: type[BaseModel] | None = None  # documented body when it differs from `request`
+    path_params: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.limit is None:
+            is_auth = self.path.startswith("/api/auth/")
+            object.__setattr__(self, "limit", Limit.AUTH_IP if is_auth else Limit.USER)
+        if self.audit is None:
+            object.__setattr__(self, "audit", self.method != "GET")
+        object.__setattr__(self, "path_params", tuple(re.findall(r"{(\w+)}", self.path)))
+
+    @property
+    def name(self) -> str:
+        """Return a stable operation id such as `post_api_auth_login`."""
+        slug = re.sub(r"[^a-z0-9]+", "_", self.path.lower()).strip("_")
+        return f"{self.method.lower()}_{slug}"
+
+
+N, U, V, ADM = Access.NONE, Access.USER, Access.VERIFIED, Access.ADMIN
+AUTH, USER, ADMIN = "auth", "user", "admin"
+
+ROUTES: tuple[Route, ...] = (
+    # --- auth -----------------------------------------------------------------------
+    Route("POST", "/api/auth/register", A.REGISTER, A.Register, A.User, N, "Create an account", AUTH, status=201),
+    Route("POST", "/api/auth/login", A.LOGIN, A.Login, LoginReply, N, "Sign in", AUTH, cookie=Cookie.ISSUE),
+    Route("POST", "/api/auth/login/2fa", A.LOGIN_2FA, A.Login2fa, LoginReply, N, "Finish a sign-in with a second factor", AUTH, cookie=Cookie.ISSUE),
+    Route("POST", "/api/auth/refresh", A.REFRESH, A.Refresh, SessionTokens, N, "Rotate the refresh token (cookie) for a new access token", AUTH, cookie=Cookie.ROTATE, body_doc=RefreshBody),
+    Route("POST", "/api/auth/logout", A.LOGOUT, A.Logout, Ok, N, "End this session", AUTH, cookie=Cookie.CLEAR, body_doc=RefreshBody),
+    Route("POST", "/api/auth/verify-email", A.VERIFY_EMAIL, A.VerifyEmail, A.Message, N, "Verify the e-mail address with the mailed token", AUTH),
+    Route("POST", "/api/auth/resend-verification", A.RESEND_VERIFICATION, Empty, A.Message, U, "Send the verification mail again", AUTH),
+    Route("POST", "/api/auth/forgot-password", A.FORGOT_PASSWORD, A.ForgotPassword, A.Message, N, "Mail a password-reset link", AUTH),
+    Route("POST", "/api/auth/reset-password", A.RESET_PASSWORD, A.ResetPassword, A.Message, N, "Set a new password with the mailed token", AUTH),
+    Route("POST", "/api/auth/enable-2fa", A.ENABLE_2FA, Empty, A.TwoFactorSetup, U, "Start 2FA setup (returns the TOTP secret)", AUTH),
+    Route("POST", "/api/auth/verify-2fa", A.VERIFY_2FA, A.Verify2fa, A.RecoveryCodes, U, "Confirm 2FA setup with a code", AUTH),
+    Route("POST", "/api/auth/disable-2fa", A.DISABLE_2FA, A.Disable2fa, A.Message, U, "Turn 2FA off", AUTH),
+    # --- user -----------------------------------------------------------------------
+    Route("GET", "/api/user/profile", A.GET_PROFILE, Empty, A.User, U, "Get my profile", USER),
+    Route("PUT", "/api/user/profile", A.UPDATE_PROFILE, A.UpdateProfile, A.User, U, "Update my profile", USER),
+    Route("PUT", "/api/user/password", A.CHANGE_PASSWORD, A.ChangePassword, A.Message, U, "Change my password (signs out other sessions)", USER),
+    Route("GET", "/api/user/preferences", A.GET_PREFERENCES, Empty, A.Preferences, U, "Get my preferences", USER),
+    Route("PUT", "/api/user/preferences", A.UPDATE_PREFERENCES, A.Preferences, A.Preferences, U, "Update my preferences", USER),
+    Route("GET", "/api/user/api-keys", A.LIST_API_KEYS, Empty, list[A.ApiKeyInfo], U, "List my API keys", USER),
+    Route("POST", "/api/user/api-keys", A.CREATE_API_KEY, A.CreateApiKey, A.ApiKeyCreated, U, "Create an API key (shown once)", USER, status=201),
+    Route("DELETE", "/api/user/api-keys/{keyId}", A.REVOKE_API_KEY, A.RevokeApiKey, Ok, U, "Revoke an API key", USER),
+    # --- admin ----------------------------------------------------------------------
+    Route("GET", "/api/admin/users", A.ADMIN_LIST_USERS, A.AdminListUsers, Page[A.User], ADM, "List and search users", ADMIN),
+    Route("PUT", "/api/admin/users/{userId}/status", A.ADMIN_SET_STATUS, A.AdminSetStatus, A.User, ADM, "Suspend or reactivate a user", ADMIN),
+    Route("GET", "/api/admin/logs", A.ADMIN_AUDIT_LOG, A.AuditQuery, Page[A.AuditEntry], ADM, "Query the audit log", ADMIN),
+)

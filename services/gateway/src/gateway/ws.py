@@ -1,0 +1,145 @@
+"""`/ws`: authenticate in the first message, then push the user's own events.
+
+User events are never dropped: each client has a bounded queue, and a client too slow to
+keep up past that bound is disconnected with close code 4008 (it reconnects and re-reads
+what it missed over HTTP) instead of silently losing events. Market-data subscriptions
+are reserved for the marketdata service and answered NOT_AVAILABLE until it exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+from fastapi import WebSocket, WebSocketDisconnect
+from nats.aio.msg import Msg
+
+from contracts import subjects
+from svckit.logging import get_logger
+
+from .errors import HttpError
+from .identity import Principal
+from .state import Gateway
+from .tokens import Claims, InvalidToken
+
+log = get_logger(__name__)
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_SLOW = 4008
+CLOSE_BAD_MESSAGE = 4400
+
+
+class _Overflow(Exception):
+    """The client's queue is full."""
+
+
+async def websocket_endpoint(ws: WebSocket) -> None:
+    """Serve one WebSocket client for its whole life."""
+    gw: Gateway = ws.app.state.gw
+    await ws.accept()
+    principal = await _authenticate(gw, ws)
+    if principal is None:
+        return
+    queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(gw.settings.ws_queue_max)
+    overflow = asyncio.Event()
+
+    async def on_event(msg: Msg) -> None:
+        try:
+            queue.put_nowait((msg.subject, msg.data))
+        except asyncio.QueueFull:
+            overflow.set()
+
+    sub = await gw.nc.subscribe(subjects.user_events(principal.user_id), cb=on_event)
+    await ws.send_json({"type": "ready", "userId": principal.user_id})
+    log.info("ws.connected", user_id=principal.user_id)
+    tasks = [asyncio.create_task(_pump(ws, queue)), asyncio.create_task(_receive(ws)),
+             asyncio.create_task(_watch_revocation(gw, principal)),
+             asyncio.create_task(overflow.wait())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        reason = _close_reason(done, tasks, overflow)
+        if reason is not None:
+            with contextlib.suppress(Exception):
+                await ws.close(*reason)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+        log.info("ws.closed", user_id=principal.user_id)
+
+
+def _close_reason(done: set[asyncio.Task], tasks: list[asyncio.Task],
+                  overflow: asyncio.Event) -> tuple[int, str] | None:
+    if overflow.is_set():
+        return CLOSE_TOO_SLOW, "Client too slow: event backlog full; reconnect"
+    if tasks[2] in done and not tasks[2].cancelled() and tasks[2].exception() is None:
+        return CLOSE_UNAUTHORIZED, "Session revoked"
+    return None
+
+
+async def _authenticate(gw: Gateway, ws: WebSocket) -> Principal | None:
+    try:
+        first = await asyncio.wait_for(ws.receive_text(), gw.settings.ws_auth_timeout_s)
+        msg = orjson.loads(first)
+        if not isinstance(msg, dict) or msg.get("type") != "auth" or not msg.get("token"):
+            raise InvalidToken("first message must be {type: auth, token}")
+        return await gw.auth.from_token(str(msg["token"]))
+    except TimeoutError:
+        await _close(ws, CLOSE_UNAUTHORIZED, "Authenticate within the deadline")
+    except (InvalidToken, HttpError, orjson.JSONDecodeError):
+        await _close(ws, CLOSE_UNAUTHORIZED, "Authentication failed")
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    return None
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        await ws.close(code, reason)
+
+
+async def _pump(ws: WebSocket, queue: asyncio.Queue[tuple[str, bytes]]) -> None:
+    while True:
+        subject, data = await queue.get()
+        try:
+            event: Any = orjson.loads(data) if data else None
+        except orjson.JSONDecodeError:
+            event = data.decode("utf-8", "replace")
+        await ws.send_text(orjson.dumps({"type": "event", "subject": subject, "data": event}).decode())
+
+
+async def _receive(ws: WebSocket) -> None:
+    while True:
+        try:
+            text = await ws.receive_text()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        try:
+            msg = orjson.loads(text)
+            kind = msg.get("type") if isinstance(msg, dict) else None
+        except orjson.JSONDecodeError:
+            kind = None
+        if kind in ("subscribe", "unsubscribe"):
+            await ws.send_json({"type": "error", "error": "NOT_AVAILABLE",
+                                "message": "Market data streaming is not available yet"})
+        elif kind == "ping":
+            await ws.send_json({"type": "pong"})
+        else:
+            await ws.send_json({"type": "error", "error": "BAD_MESSAGE",
+                                "message": "Unknown message type"})
+
+
+async def _watch_revocation(gw: Gateway, principal: Principal) -> None:
+    """Return when the session is revoked (logout, password change, suspension)."""
+    claims = Claims(principal.user_id, principal.role, principal.session_id,
+                    principal.email_verified, issued_at=principal.issued_at, expires_at=0)
+    while True:
+        await asyncio.sleep(gw.settings.ws_revocation_check_s)
+        try:
+            if await gw.auth.revoked(claims):
+                return
+        except HttpError:
+            continue
