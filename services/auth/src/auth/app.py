@@ -1,0 +1,64 @@
+"""build_app(settings): the one place that wires NATS, Postgres, Redis and keys (STYLE.md 1)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from contracts import streams, subjects
+from svckit import migrations as mig
+from svckit.jetstream import consume, ensure_stream
+from svckit.logging import get_logger
+from svckit.runner import Runtime
+
+from . import handlers
+from .admin import AUDIT_CONSUMER, ensure_admin
+from .guard import Guard
+from .keys import SecretBox, load_data_key, load_keyring
+from .passwords import Passwords
+from .service import SERVICE, Core
+from .settings import AuthSettings
+
+log = get_logger(__name__)
+
+
+def migrations() -> list[mig.Migration]:
+    """Return the auth schema's migrations."""
+    return mig.load("auth")
+
+
+def make_core(settings: AuthSettings, rt: Runtime) -> Core:
+    """Build the use cases' core on a started runtime's connections."""
+    assert rt.pool is not None and rt.redis is not None
+    guard = Guard(rt.redis, settings.redis_prefix, access_ttl_s=settings.access_token_ttl_s,
+                  max_per_account=settings.login_max_failures_per_account,
+                  max_per_ip=settings.login_max_failures_per_ip,
+                  window_s=settings.login_failure_window_s)
+    passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib,
+                          settings.argon2_parallelism)
+    return Core(settings=settings, pool=rt.pool, redis=rt.redis, ring=load_keyring(settings),
+                box=SecretBox(load_data_key(settings)), passwords=passwords, guard=guard)
+
+
+@asynccontextmanager
+async def build_app(settings: AuthSettings) -> AsyncIterator[Runtime]:
+    """Connect, migrate, declare streams, create the first admin, and serve every subject."""
+    rt = Runtime(settings, description="Users, sessions, 2FA, API keys, JWKS, audit log",
+                 database=True, redis=True, migrations=migrations(), outbox=True,
+                 sim_clock=False)
+    async with rt:
+        core = make_core(settings, rt)
+        for spec in (streams.EVENTS, streams.AUDIT):
+            await ensure_stream(rt.js, spec)
+        if settings.admin_email and settings.admin_password is not None:
+            user, created = await ensure_admin(core, settings.admin_email, settings.admin_name,
+                                               settings.admin_password.get_secret_value())
+            log.info("auth.admin_ready", email=user.email, created=created)
+        uc = handlers.UseCases.build(core)
+        handlers.register(rt.micro, uc)
+        if settings.audit_consumer:
+            rt.spawn(consume(rt.js, service=SERVICE, stream=streams.AUDIT.name,
+                             durable=AUDIT_CONSUMER, filter_subject=subjects.audit_all(),
+                             handler=uc.admin.ingest))
+        await rt.start()
+        yield rt
