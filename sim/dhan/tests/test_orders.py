@@ -78,7 +78,7 @@ async def test_rms_rejections_carry_dhan_style_reasons(sim, client, kw, reason):
 
 
 async def test_market_closed_rejection_and_day_expiry(sim, client):
-    resting = await place(client, price=1300.0)
+    resting = await place(client, price=1300.0, productType="CNC")
     await wait_status(client, resting, "PENDING")
     sim.set_clock(at="2025-07-23T15:30:00")
     expired = await wait_status(client, resting, "EXPIRED")
@@ -182,3 +182,20 @@ async def test_exit_all_closes_open_positions(sim, client):
         return positions and positions[0]["netQty"] == 0
 
     await until(flat)
+
+
+async def test_intraday_positions_are_squared_off_at_1520(sim, client):
+    bought = await place(client, orderType="MARKET", price=0, quantity=7)
+    await wait_status(client, bought, "TRADED")
+    resting = await place(client, price=1300.0)
+    await wait_status(client, resting, "PENDING")
+    sim.set_clock(at="2025-07-23T15:20:00")
+    assert "square-off" in (await wait_status(client, resting, "CANCELLED"))[
+        "omsErrorDescription"]
+
+    async def closed():
+        book = (await client.get("/orders/external/AUTO-SQUAREOFF"))
+        return book.status_code == 200 and book.json()["orderStatus"] == "TRADED"
+
+    await until(closed)
+    assert (await client.get("/positions")).json()[0]["netQty"] == 0

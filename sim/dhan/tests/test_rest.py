@@ -17,6 +17,9 @@ async def test_auth_errors_and_unknown_paths(sim, client):
         "errorMessage": "Client ID or user generated access token is invalid or expired."}
     r = await client.get("/orders", headers={"client-id": "1234567890"})
     assert r.json()["errorCode"] == "DH-901"
+    r = await client.post("/marketfeed/ltp", json={"NSE_EQ": [2885]},
+                          headers={"client-id": ""})
+    assert r.status_code == 401 and r.json()["errorCode"] == "DH-901"
     r = await client.get("/no/such/path")
     assert r.status_code == 404 and r.json()["path"] == "/v2/no/such/path"
     assert (await client.get("/orders/123")).json() == []

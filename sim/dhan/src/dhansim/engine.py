@@ -6,15 +6,15 @@ import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from dhansim import errors
+from dhansim import errors, session
 from dhansim.clock import IST
 from dhansim.instruments import Instrument
 from dhansim.market import Market
 from dhansim.matching import evaluate, protected_limit
 from dhansim.orders import Order, Trade
-from dhansim.portfolio import Account, Holding, Position, margin_per_unit
+from dhansim.portfolio import Account, Holding, margin_per_unit
 from dhansim.rms import order_margin, reference_price, reject_reason
 
 MAX_MODIFICATIONS = 25
@@ -31,6 +31,7 @@ class Exchange:
         self._ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
         self.day: date = market.clock.now_ist().date()
+        self.squared_off = False
 
     # ----- accounts -------------------------------------------------------------------------
     def add_account(self, client_id: str, funds: float, holdings: list[dict] | None = None,
@@ -160,7 +161,7 @@ class Exchange:
             raise errors.order_error("Order is in Transit state")
         if not order.is_open:
             raise errors.order_error(f"Order is already {order.status}, cannot be cancelled")
-        self._finish(order, "CANCELLED", "CANCELLED")
+        self.finish(order, "CANCELLED", "CANCELLED")
         return order
 
     # ----- the matching loop ----------------------------------------------------------------
@@ -175,7 +176,10 @@ class Exchange:
         now = self.market.clock.now()
         today = now.astimezone(IST).date()
         if today != self.day:
-            self._rollover(today)
+            session.rollover(self, today)
+        if not self.squared_off and now >= session.square_off_time(self.day):
+            self.squared_off = True
+            session.square_off(self)
         for acc in self.accounts.values():
             for order in [o for o in acc.orders.values() if o.is_open]:
                 self._advance(acc, order, now)
@@ -188,7 +192,7 @@ class Exchange:
             if not order.is_open:
                 return
         if order.validity == "DAY" and self._past_close(order, now):
-            self._finish(order, "EXPIRED", "Order expired at market close")
+            self.finish(order, "EXPIRED", "Order expired at market close")
             return
         if not self.market.is_open(inst, now):
             return
@@ -205,7 +209,7 @@ class Exchange:
         if fill.qty:
             self._fill(acc, order, fill.qty, fill.price, now)
         if order.validity == "IOC" and order.is_open:
-            self._finish(order, "CANCELLED", "IOC order cancelled for unfilled quantity")
+            self.finish(order, "CANCELLED", "IOC order cancelled for unfilled quantity")
 
     def _accept(self, acc: Account, order: Order, snap, now: datetime) -> None:
         if snap is None:
@@ -230,10 +234,13 @@ class Exchange:
 
     def _past_close(self, order: Order, now: datetime) -> bool:
         created = order.created.astimezone(IST)
-        close = self.market.session_close(created.date())
-        if order.amo and created >= close:
-            return False  # an after-market order waits for the next session
-        return now >= close
+        day = created.date()
+        if order.amo and created >= self.market.session_close(day):
+            # An after-market order placed after the close lives until the next session's end.
+            day += timedelta(days=1)
+            while not self.market.prices.is_trading_day(order.inst, day):
+                day += timedelta(days=1)
+        return now >= self.market.session_close(day)
 
     def _fill(self, acc: Account, order: Order, qty: int, price: float, now: datetime) -> None:
         total = order.avg_price * order.filled + price * qty
@@ -255,58 +262,14 @@ class Exchange:
                 held.sold_today = min(held.qty, held.sold_today + qty)
         self._emit(order)
 
-    def _finish(self, order: Order, status: str, reason: str) -> None:
+    def finish(self, order: Order, status: str, reason: str) -> None:
+        """Close an order with a final status and tell its listeners."""
         acc = self.accounts[order.client_id]
         acc.blocked -= order.blocked
         order.blocked = 0.0
         order.status, order.oms_desc = status, reason
         order.updated = self.market.clock.now()
         self._emit(order)
-
-    def _rollover(self, today: date) -> None:
-        """Start a new trading day: expire leftovers, settle delivery, carry F&O positions."""
-        self.day = today
-        for acc in self.accounts.values():
-            for order in acc.orders.values():
-                if order.is_open and not order.amo:
-                    self._finish(order, "EXPIRED", "Order expired at market close")
-            realized = 0.0
-            carried: dict = {}
-            for key, pos in acc.positions.items():
-                realized += pos.realized if pos.product != "CNC" else 0.0
-                if pos.product == "CNC" and pos.net:
-                    self._settle(acc, pos)
-                elif pos.product == "MARGIN" and pos.net and not pos.inst.expired_on(today):
-                    side_qty, value = abs(pos.net), abs(pos.net) * pos.avg
-                    carried[key] = Position(pos.inst, pos.product, net=pos.net, avg=pos.avg,
-                                            buy_qty=side_qty if pos.net > 0 else 0,
-                                            sell_qty=side_qty if pos.net < 0 else 0,
-                                            buy_value=value if pos.net > 0 else 0.0,
-                                            sell_value=value if pos.net < 0 else 0.0,
-                                            cf_buy_qty=side_qty if pos.net > 0 else 0,
-                                            cf_sell_qty=side_qty if pos.net < 0 else 0,
-                                            cf_buy_value=value if pos.net > 0 else 0.0,
-                                            cf_sell_value=value if pos.net < 0 else 0.0)
-            acc.sod += realized + acc.cash_delta
-            acc.cash_delta = 0.0
-            acc.positions = carried
-            acc.orders = {k: o for k, o in acc.orders.items() if o.is_open}
-            acc.blocked = sum(o.blocked for o in acc.orders.values())
-            acc.trades = []
-            acc.kill_switch = False
-            for holding in acc.holdings.values():
-                holding.sold_today = 0
-
-    @staticmethod
-    def _settle(acc: Account, pos: Position) -> None:
-        held = acc.holdings.get(pos.inst.security_id)
-        if held is None:
-            held = acc.holdings[pos.inst.security_id] = Holding(pos.inst, 0, 0.0)
-        if pos.net > 0:
-            held.avg_cost = (held.avg_cost * held.qty + pos.avg * pos.net) / (held.qty + pos.net)
-        held.qty += pos.net
-        if held.qty <= 0:
-            del acc.holdings[pos.inst.security_id]
 
     def _emit(self, order: Order) -> None:
         inst = order.inst

@@ -33,6 +33,14 @@ class FeedConn:
     requested: set[tuple[str, str]] = field(default_factory=set)
 
 
+async def keepalive(ws: web.WebSocketResponse, interval: float) -> None:
+    """Ping the client every interval seconds, as Dhan does (pongs are not enforced)."""
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        while not ws.closed:
+            await asyncio.sleep(interval)
+            await ws.ping()
+
+
 class FeedHub:
     """Track feed connections per client and stream packets to them."""
 
@@ -47,7 +55,7 @@ class FeedHub:
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """Serve one feed websocket from handshake to close."""
-        ws = web.WebSocketResponse(heartbeat=self.sim.settings.ping_interval)
+        ws = web.WebSocketResponse()
         await ws.prepare(request)
         client_id, why = self.sim.tokens.check(request.query.get("token"))
         if client_id is None or request.query.get("clientId") not in (None, client_id):
@@ -56,6 +64,7 @@ class FeedHub:
         conn = FeedConn(ws, request, client_id)
         await self._register(conn)
         streamer = asyncio.create_task(self._stream(conn))
+        pinger = asyncio.create_task(keepalive(ws, self.sim.settings.ping_interval))
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -64,9 +73,10 @@ class FeedHub:
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:
-            streamer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await streamer
+            for task in (streamer, pinger):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             self._unregister(conn)
             await ws.close()
         return ws

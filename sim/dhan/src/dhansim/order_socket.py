@@ -11,6 +11,7 @@ from aiohttp import WSMsgType, web
 
 from dhansim import errors
 from dhansim.core import Simulator
+from dhansim.feed_server import keepalive
 
 LOGIN_TIMEOUT = 30.0
 
@@ -45,7 +46,7 @@ class OrderHub:
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """Serve one order-update socket: wait for LoginReq, then push events."""
-        ws = web.WebSocketResponse(heartbeat=self.sim.settings.ping_interval)
+        ws = web.WebSocketResponse()
         await ws.prepare(request)
         client_id = await self._login(ws)
         if client_id is None:
@@ -54,14 +55,16 @@ class OrderHub:
         conn = OrderConn(ws, client_id)
         self.conns.setdefault(client_id, []).append(conn)
         writer = asyncio.create_task(self._write(conn))
+        pinger = asyncio.create_task(keepalive(ws, self.sim.settings.ping_interval))
         try:
             async for msg in ws:
                 if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
                     break
         finally:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            for task in (writer, pinger):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             self.conns[client_id].remove(conn)
             await ws.close()
         return ws

@@ -81,6 +81,8 @@ def authenticate(request: web.Request) -> str:
     claimed = request.headers.get("client-id") or request.headers.get("dhanClientId")
     if claimed and claimed != client_id:
         raise errors.bad_auth()
+    if not claimed and request.path.startswith(("/v2/marketfeed", "/v2/optionchain")):
+        raise errors.bad_auth()  # data APIs need client-id as well as the token (API.md 2.1)
     return client_id
 
 
