@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 import asyncpg
-from contracts.api import Empty, Page
+from contracts.api import Empty, Ok
 from contracts.auth import (
     ApiKeyCreated,
     ApiKeyInfo,
@@ -16,6 +16,7 @@ from contracts.auth import (
     Role,
     VerifyApiKey,
 )
+from pydantic import RootModel
 from svckit.context import RequestContext
 
 from . import domain
@@ -32,6 +33,10 @@ class ApiKeyIdentity(ApiKeyOwner):
     """ApiKeyOwner plus whether the owner verified their e-mail (for `x-email-verified`)."""
 
     email_verified: bool = False
+
+
+class ApiKeyList(RootModel[list[ApiKeyInfo]]):
+    """The caller's keys as a JSON array (the gateway's `list[ApiKeyInfo]`)."""
 
 
 class ApiKeys:
@@ -73,14 +78,13 @@ class ApiKeys:
                              detail={"keyId": str(row["id"]), "prefix": minted.prefix})
         return ApiKeyCreated(key=minted.key, info=repo.to_info(row))
 
-    async def list(self, _: Empty, ctx: RequestContext) -> Page[ApiKeyInfo]:
-        """List the acting user's keys without their secrets."""
+    async def list(self, _: Empty, ctx: RequestContext) -> ApiKeyList:
+        """List the acting user's keys without their secrets, newest first."""
         async with self.core.pool.acquire() as conn:
             rows = await repo.list_for(conn, self._uid(ctx))
-        items = [repo.to_info(r) for r in rows]
-        return Page[ApiKeyInfo](items=items, total=len(items), page=1, page_size=len(items))
+        return ApiKeyList([repo.to_info(r) for r in rows])
 
-    async def revoke(self, req: RevokeApiKey, ctx: RequestContext) -> ApiKeyInfo:
+    async def revoke(self, req: RevokeApiKey, ctx: RequestContext) -> Ok:
         """Revoke one of the acting user's keys; another user's key is NOT_FOUND."""
         uid = self._uid(ctx)
         key_id = domain.parse_uuid(req.key_id)
@@ -92,7 +96,7 @@ class ApiKeys:
                 raise ApiKeyNotFound()
             await self.core.audit(conn, ctx, "api_key_revoke", user_id=str(uid),
                                   detail={"keyId": str(key_id)})
-        return repo.to_info(row)
+        return Ok()
 
     async def verify(self, req: VerifyApiKey, _: RequestContext) -> ApiKeyIdentity:
         """Resolve a key to its owner; revoked or expired keys and suspended owners fail."""

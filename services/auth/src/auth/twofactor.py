@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import asyncpg
-from contracts.api import Empty, Ok
-from contracts.auth import Disable2fa, RecoveryCodes, TwoFactorSetup, Verify2fa
+from contracts.api import Empty
+from contracts.auth import Disable2fa, Message, RecoveryCodes, TwoFactorSetup, Verify2fa
 from contracts.events.auth import TwoFactorChanged
 from svckit.context import RequestContext
 
@@ -86,7 +86,7 @@ class TwoFactor:
             await core.audit(conn, ctx, "twofa_enable", user_id=uid)
         return RecoveryCodes(recovery_codes=codes)
 
-    async def disable(self, req: Disable2fa, ctx: RequestContext) -> Ok:
+    async def disable(self, req: Disable2fa, ctx: RequestContext) -> Message:
         """Turn 2FA off; needs the password and a current code or an unused recovery code."""
         core = self.core
         if not req.code and not req.recovery_code:
@@ -116,4 +116,4 @@ class TwoFactor:
         if via is None:
             await core.guard.failed(email, ctx.client_ip)
             raise invalid_field("code", "Invalid authentication code")
-        return Ok()
+        return Message(message="Two-factor authentication disabled")
