@@ -146,7 +146,13 @@ async def test_instrument_files_and_margin(sim, client):
     assert master.startswith("SEM_EXM_EXCH_ID,SEM_SEGMENT,SEM_SMST_SECURITY_ID")
     assert "NSE,E,2885,EQUITY,0,RELIANCE" in master and "NSE,I,13,INDEX" in master
     fno = (await client.get("/instrument/NSE_FNO")).text.splitlines()
-    assert len(fno) > 40 and all(",D," in line for line in fno[1:])
+    assert fno[0].startswith("EXCH_ID,SEGMENT,SECURITY_ID,ISIN,INSTRUMENT")
+    assert len(fno) > 40 and all(line.startswith("NSE,D,") for line in fno[1:])
+    assert any(line.startswith("NSE,D,53021,NA,FUTSTK,2885,RELIANCE,RELIANCE-Jul2025-FUT,")
+               for line in fno)
+    async with httpx.AsyncClient(base_url=sim.rest_url) as raw:
+        detailed = (await raw.get("/api-data/api-scrip-master-detailed.csv")).text
+    assert "NSE,E,2885,NA,EQUITY,,RELIANCE,RELIANCE INDUSTRIES LTD,Reliance Industries" in detailed
     margin = (await client.post("/margincalculator", json={
         "exchangeSegment": "NSE_EQ", "transactionType": "BUY", "quantity": 5,
         "productType": "CNC", "securityId": "2885", "price": 1400.0})).json()

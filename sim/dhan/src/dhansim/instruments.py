@@ -20,6 +20,15 @@ _CSV_SEGMENT = {
     ("NSE", "C"): "NSE_CURRENCY", ("BSE", "E"): "BSE_EQ", ("BSE", "D"): "BSE_FNO",
     ("BSE", "I"): "IDX_I", ("BSE", "C"): "BSE_CURRENCY", ("MCX", "M"): "MCX_COMM",
 }
+DETAILED_HEADER = [
+    "EXCH_ID", "SEGMENT", "SECURITY_ID", "ISIN", "INSTRUMENT", "UNDERLYING_SECURITY_ID",
+    "UNDERLYING_SYMBOL", "SYMBOL_NAME", "DISPLAY_NAME", "INSTRUMENT_TYPE", "SERIES", "LOT_SIZE",
+    "SM_EXPIRY_DATE", "STRIKE_PRICE", "OPTION_TYPE", "TICK_SIZE", "EXPIRY_FLAG", "BRACKET_FLAG",
+    "COVER_FLAG", "ASM_GSM_FLAG", "ASM_GSM_CATEGORY", "BUY_SELL_INDICATOR",
+    "BUY_CO_MIN_MARGIN_PER", "BUY_CO_SL_RANGE_MAX_PERC", "BUY_CO_SL_RANGE_MIN_PERC",
+    "BUY_BO_MIN_MARGIN_PER", "BUY_BO_PROFIT_RANGE_MAX_PERC", "BUY_BO_PROFIT_RANGE_MIN_PERC",
+    "MTF_LEVERAGE",
+]
 # Exchange freeze quantities (units) for index derivatives; slicing splits above these.
 FREEZE_QTY = {"NIFTY": 1800, "BANKNIFTY": 900, "FINNIFTY": 1800, "MIDCPNIFTY": 2800}
 EQUITY_MAX_ORDER_VALUE = 100_000_000.0  # NSE caps one cash order at Rs 10 crore
@@ -149,12 +158,26 @@ class InstrumentMaster:
         return self.by_symbol.get(("IDX_I", inst.underlying)) or self.by_symbol.get(
             ("NSE_EQ", inst.underlying))
 
-    def csv_for_segment(self, segment: str) -> str:
-        """Return the header plus the rows of one exchange segment."""
+    def detailed_csv(self, segment: str | None = None) -> str:
+        """Return instruments in the detailed (31-column) format, optionally for one segment."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self.header)
+        writer.writerow(DETAILED_HEADER)
         for inst in self.by_key.values():
-            if inst.segment == segment:
-                writer.writerow(inst.row)
+            if segment is None or inst.segment == segment:
+                writer.writerow(self._detailed_row(inst))
         return out.getvalue()
+
+    def _detailed_row(self, inst: Instrument) -> list:
+        row = (list(inst.row) + [""] * 16)[:16]
+        und = self.underlying_of(inst) if inst.is_derivative else None
+        if inst.is_derivative:
+            und_id, und_sym, sym_name = (und.security_id if und else ""), inst.underlying, \
+                inst.symbol
+        else:
+            und_id = inst.security_id if inst.segment == "IDX_I" else ""
+            und_sym, sym_name = inst.symbol, row[15] or inst.symbol
+        return [inst.exchange, row[1], inst.security_id, "NA", inst.instrument, und_id,
+                und_sym, sym_name, inst.display_name, row[13], row[14] or "NA",
+                inst.lot_size, row[8], row[9], row[10] or "XX", row[11], row[12] or "NA",
+                "N", "N", "N", "NA", "A", 0, 0, 0, 0, 0, 0, 0]

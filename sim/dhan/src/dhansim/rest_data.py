@@ -138,14 +138,20 @@ async def instrument_list(request: web.Request) -> web.Response:
     segment = request.match_info["segment"]
     if segment not in SEGMENT_CODES:
         raise errors.bad_input("Invalid exchangeSegment")
-    return web.Response(text=sim.master.csv_for_segment(segment), content_type="text/csv")
+    return web.Response(text=sim.master.detailed_csv(segment), content_type="text/csv")
 
 
 @routes.get("/api-data/api-scrip-master.csv")
-@routes.get("/api-data/api-scrip-master-detailed.csv")
 async def scrip_master(request: web.Request) -> web.Response:
-    """Serve the instrument master file (compact format for both names)."""
+    """Serve the compact instrument master file."""
     return web.Response(text=request.app[SIM_KEY].master.csv_text, content_type="text/csv")
+
+
+@routes.get("/api-data/api-scrip-master-detailed.csv")
+async def scrip_master_detailed(request: web.Request) -> web.Response:
+    """Serve the detailed instrument master file."""
+    return web.Response(text=request.app[SIM_KEY].master.detailed_csv(),
+                        content_type="text/csv")
 
 
 @routes.get("/v2/profile")
