@@ -26,7 +26,7 @@ def test_malformed_api_keys_are_not_parsed():
 
 
 def test_api_key_usability():
-    ok = dict(revoked_at=None, expires_at=None, user_status="active", now=NOW)
+    ok = {"revoked_at": None, "expires_at": None, "user_status": "active", "now": NOW}
     assert domain.api_key_usable(**ok)
     assert not domain.api_key_usable(**{**ok, "revoked_at": NOW})
     assert not domain.api_key_usable(**{**ok, "user_status": "suspended"})
@@ -35,8 +35,8 @@ def test_api_key_usability():
 
 
 def test_refresh_verdicts():
-    live = dict(token_used_at=None, token_expires_at=NOW + timedelta(days=1),
-                session_revoked_at=None, user_status="active", now=NOW)
+    live = {"token_used_at": None, "token_expires_at": NOW + timedelta(days=1),
+                "session_revoked_at": None, "user_status": "active", "now": NOW}
     assert judge_refresh(**live) is RefreshVerdict.ROTATE
     assert judge_refresh(**{**live, "token_used_at": NOW}) is RefreshVerdict.REUSED
     assert judge_refresh(**{**live, "token_expires_at": NOW}) is RefreshVerdict.EXPIRED

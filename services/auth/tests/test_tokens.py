@@ -8,10 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-from contracts.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER
 from auth.tokens import (
     InvalidToken,
     KeyRing,
@@ -22,6 +18,9 @@ from auth.tokens import (
     thumbprint,
     verify_access_token,
 )
+from contracts.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 NOW = datetime(2026, 1, 5, 4, 0, tzinfo=UTC)
 
@@ -37,7 +36,7 @@ def ring(tmp_path):
 
 
 def _issue(ring, now=NOW, ttl=900, **kw):
-    args = dict(user_id="u-1", session_id="s-1", role="user", email_verified=True)
+    args = {"user_id": "u-1", "session_id": "s-1", "role": "user", "email_verified": True}
     args.update(kw)
     return issue_access_token(ring, now=now, ttl_s=ttl, **args)
 
@@ -96,8 +95,8 @@ def test_hmac_with_the_public_key_is_refused(ring):
               "role": "admin", "iat": now, "exp": now + 60, "jti": "j"}
     header = _b64(json.dumps({"alg": "HS256", "kid": ring.active.kid}).encode())
     body = _b64(json.dumps(claims).encode())
-    import hmac
     import hashlib
+    import hmac
 
     sig = _b64(hmac.new(public_pem, f"{header}.{body}".encode(), hashlib.sha256).digest())
     with pytest.raises(InvalidToken):

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-
 from auth import totp
 from auth.keys import SecretBox, load_data_key, load_keyring
 from auth.passwords import Passwords
