@@ -1,0 +1,32 @@
+"""Entry points of the language: `parse` for engines, `validate` for editors."""
+
+from __future__ import annotations
+
+from strategy.ast import Rule, Type
+from strategy.checker import Checker, lookback
+from strategy.errors import RuleErrorInfo, RuleSyntaxError
+from strategy.parser import error_at, parse_syntax
+
+
+def parse(text: str) -> Rule:
+    """Parse and check a rule; raise RuleSyntaxError listing every problem found."""
+    syntax = parse_syntax(text)
+    checker = Checker()
+    expr, typ = checker.check(syntax)
+    if typ is not None and typ is not Type.BOOL:
+        checker.errors.append(error_at(syntax.span, f"a rule must be a condition (true or false), "
+                                       f"got {typ.value}; e.g. close > sma(close, 20)"))
+    if checker.errors:
+        raise RuleSyntaxError(checker.errors)
+    return Rule(text=text, expr=expr, lookback=lookback(expr))
+
+
+def validate(text: str) -> list[RuleErrorInfo]:
+    """Return every problem in a rule (empty when it is valid); never raises."""
+    try:
+        parse(text)
+    except RuleSyntaxError as exc:
+        return exc.errors
+    except RecursionError:
+        return [RuleErrorInfo(1, 1, 2, "rule is nested too deeply")]
+    return []
