@@ -47,7 +47,8 @@ async def closed_after_disconnect(ws) -> int:
 
 
 async def test_bad_token_gets_disconnect_808(sim, session):
-    async with session.ws_connect(f"{sim.feed_url}?version=2&token=bad&clientId=1&authType=2") as ws:
+    url = f"{sim.feed_url}?version=2&token=bad&clientId=1&authType=2"
+    async with session.ws_connect(url) as ws:
         assert await closed_after_disconnect(ws) == 808
 
 

@@ -16,12 +16,14 @@ MASTER = InstrumentMaster.load()
 
 
 def snap(segment="NSE_EQ", sid="2885", ltp=1402.35, prev=1398.6, oi=0, **kw) -> Snapshot:
-    base = {"inst": MASTER.get(segment, sid), "day": datetime(2025, 1, 15).date(), "seq": 3,
-                "ltp": ltp, "ltq": 25, "ltt": datetime(2025, 1, 15, 10, 30, 5, tzinfo=IST),
-                "volume": 123456, "open": 1400.0, "high": 1405.5, "low": 1395.25, "prev_close": prev,
-                "atp": 1401.1, "oi": oi, "oi_high": oi, "oi_low": oi,
-                "depth": tuple(Level(100 * (k + 1), 90 * (k + 1), k + 1, k + 2, 1402.3 - k * 0.1,
-                                  1402.4 + k * 0.1) for k in range(5))}
+    base = {
+        "inst": MASTER.get(segment, sid), "day": datetime(2025, 1, 15).date(), "seq": 3,
+        "ltp": ltp, "ltq": 25, "ltt": datetime(2025, 1, 15, 10, 30, 5, tzinfo=IST),
+        "volume": 123456, "open": 1400.0, "high": 1405.5, "low": 1395.25, "prev_close": prev,
+        "atp": 1401.1, "oi": oi, "oi_high": oi, "oi_low": oi,
+        "depth": tuple(Level(100 * (k + 1), 90 * (k + 1), k + 1, k + 2, 1402.3 - k * 0.1,
+                             1402.4 + k * 0.1) for k in range(5)),
+    }
     base.update(kw)
     return Snapshot(**base)
 

@@ -89,9 +89,11 @@ class Exchange:
                               underlying="", series="", row=())
         now = self.market.clock.now()
         oid = self._new_id()
+        # Dhan generates "<clientId>-<epoch ms>" when no correlationId is sent.
+        default_tag = f"{acc.client_id}-{int(now.timestamp() * 1000)}"
         order = Order(
             order_id=oid, client_id=acc.client_id, inst=inst,
-            correlation_id=req.get("correlationId") or f"{acc.client_id}-{int(now.timestamp() * 1000)}",
+            correlation_id=req.get("correlationId") or default_tag,
             txn=req["transactionType"], product=req["productType"],
             order_type=req["orderType"], requested_type=req["orderType"],
             validity=req["validity"], quantity=req["quantity"],

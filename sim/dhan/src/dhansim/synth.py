@@ -56,7 +56,8 @@ def bars_to_ticks(bars: list[tuple[int, float, float, float, float, int]],
 
 def bridge_ticks(rng: random.Random, open_: float, close: float, tick: float,
                  high: float | None = None, low: float | None = None,
-                 volume: int | None = None, vol_scale: float = 0.0012) -> list[tuple[int, float, int]]:
+                 volume: int | None = None, vol_scale: float = 0.0012,
+                 ) -> list[tuple[int, float, int]]:
     """Build a seeded intraday path from open to close, optionally stretched to hit high/low."""
     times = list(range(SESSION_OPEN, SESSION_CLOSE, SYNTH_STEP))
     n = len(times)
