@@ -47,7 +47,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     def worker() -> None:
         try:
             box["value"] = asyncio.run(coro)
-        except BaseException as e:  # re-raised in the caller's thread
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = e
 
     t = threading.Thread(target=worker)
@@ -84,7 +84,7 @@ async def can_login(dsn: str, timeout: float = 3.0) -> str | None:
     """Try to log in; return None on success or the reason it failed."""
     try:
         conn = await asyncpg.connect(dsn, timeout=timeout)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, ValueError) as e:
+    except (TimeoutError, OSError, asyncpg.PostgresError, ValueError) as e:
         return f"{type(e).__name__}: {e}"
     await conn.close()
     return None

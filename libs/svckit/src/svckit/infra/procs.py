@@ -73,7 +73,7 @@ def spawn(
         stdout=stdout,
         stderr=stderr,
         start_new_session=True,
-        preexec_fn=_death_signal_hook(int(death_signal)),
+        preexec_fn=_death_signal_hook(int(death_signal)),  # noqa: PLW1509 - only prctl, no locks
         **extra,
     )
 

@@ -7,6 +7,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from svckit.infra.procs import has_exited, stop_process, tail
 
@@ -47,7 +48,7 @@ class EmbeddedServer:
         """Return the last lines of the server's log."""
         return tail(self.log_file, lines)
 
-    def __enter__(self) -> EmbeddedServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
