@@ -1,0 +1,1 @@
+"""The brokerage service: linked accounts, broker adapters, orders exactly once, portfolio."""

@@ -1,0 +1,1 @@
+"""Broker adapters: one interface (`base.BrokerAdapter`), a Dhan and a paper implementation."""

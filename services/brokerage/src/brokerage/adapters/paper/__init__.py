@@ -1,0 +1,1 @@
+"""Paper trading: the broker interface filled against the platform's live ticks."""
