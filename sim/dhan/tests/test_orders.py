@@ -3,6 +3,7 @@ L1418.4 C1419.6, ticks at :00 :15 :30 :45), rejections, expiry, positions and fu
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from .conftest import until
@@ -199,3 +200,30 @@ async def test_intraday_positions_are_squared_off_at_1520(sim, client):
 
     await until(closed)
     assert (await client.get("/positions")).json()[0]["netQty"] == 0
+
+
+async def test_after_market_order_waits_for_the_next_session(sim, client):
+    sim.set_clock(at="2025-07-23T16:00:00")
+    oid = await place(client, productType="CNC", price=1500.0, quantity=2,
+                      afterMarketOrder=True, amoTime="OPEN")
+    pending = await wait_status(client, oid, "PENDING")
+    assert pending["afterMarketOrder"] is True and pending["filledQty"] == 0
+    sim.set_clock(at="2025-07-24T09:15:00")
+    filled = await wait_status(client, oid, "TRADED")
+    assert filled["averageTradedPrice"] < 1500.0
+
+
+async def test_order_socket_streams_every_state_change(sim, client):
+    async with aiohttp.ClientSession() as s, s.ws_connect(sim.order_url) as ws:
+        await ws.send_json({"LoginReq": {"MsgCode": 42, "ClientId": client.client_id,
+                                         "Token": client.token}, "UserType": "SELF"})
+        await until(lambda: sim.sim.order_hub.count(client.client_id) == 1)
+        oid = await place(client, exchangeSegment="NSE_FNO", securityId="54011",
+                          quantity=1800, price=200.0)
+        statuses = []
+        while "PART_TRADED" not in statuses:
+            frame = await ws.receive_json(timeout=5)
+            assert frame["Type"] == "order_alert" and frame["Data"]["OrderNo"] == oid
+            statuses.append(frame["Data"]["Status"])
+        assert statuses[:2] == ["TRANSIT", "PENDING"]
+        assert frame["Data"]["TradedQty"] > 0 and frame["Data"]["Segment"] == "D"

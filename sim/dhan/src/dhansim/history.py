@@ -13,7 +13,8 @@ INTERVALS = (1, 5, 15, 25, 60)
 PATH_DAYS = 366  # older synthetic days use a cheap closed-form candle instead of a full path
 
 
-def _empty(oi: bool) -> dict:
+def empty(oi: bool) -> dict:
+    """Return the candle arrays with no candles (Dhan's answer for unknown ids)."""
     out = {"open": [], "high": [], "low": [], "close": [], "volume": [], "timestamp": []}
     if oi:
         out["open_interest"] = []
@@ -35,7 +36,7 @@ def _append(out: dict, bar: tuple, oi: bool, oi_value: int = 0) -> None:
 def intraday(lib: PriceLibrary, inst: Instrument, start: datetime, end: datetime,
              interval: int, now: datetime, oi: bool) -> dict:
     """Return candles of `interval` minutes with start in [start, end], completed by now."""
-    out = _empty(oi)
+    out = empty(oi)
     day = start.astimezone(IST).date()
     last = min(end, now).astimezone(IST).date()
     width = interval * 60
@@ -66,7 +67,7 @@ def intraday(lib: PriceLibrary, inst: Instrument, start: datetime, end: datetime
 def daily(lib: PriceLibrary, inst: Instrument, start: date, end_exclusive: date,
           now: datetime, oi: bool) -> dict:
     """Return daily candles for dates in [start, end_exclusive) that have closed by now."""
-    out = _empty(oi)
+    out = empty(oi)
     now_ist = now.astimezone(IST)
     real = lib.daily(inst)
     day = start

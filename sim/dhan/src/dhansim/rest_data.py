@@ -102,7 +102,7 @@ async def daily_chart(request: web.Request) -> web.Response:
                                "or no data present")
     oi = to_bool(body, "oi")
     if inst is None:
-        return reply(history._empty(oi))
+        return reply(history.empty(oi))
     return reply(history.daily(sim.prices, inst, start, end, sim.clock.now(), oi))
 
 
@@ -127,7 +127,7 @@ async def intraday_chart(request: web.Request) -> web.Response:
         raise errors.bad_input("Data for Intraday Charts can be fetched for 90 days at a time")
     oi = to_bool(body, "oi")
     if inst is None:
-        return reply(history._empty(oi))
+        return reply(history.empty(oi))
     return reply(history.intraday(sim.prices, inst, start, end, interval, sim.clock.now(), oi))
 
 
