@@ -1,0 +1,207 @@
+"""Whole-history evaluation: the AST compiled to polars expressions.
+
+Arithmetic, comparisons, logic, `prev`, `crosses` and time filters are native polars
+expressions; indicators are `map_batches` calls into `strategy.kernels` (numpy, one pass per
+window offset, never a Python loop per bar). Missing values (warm-up, division by zero) are
+nulls; logic is three-valued (Kleene) and a null signal counts as False.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from strategy import kernels as K
+from strategy.ast import (Arith, Compare, Cross, Expr, Indicator, Logic, Neg, Not, Num, Prev, Rule,
+                          Series, TimeLit, TimeOfDay, children, to_text, walk)
+
+IST = "Asia/Kolkata"
+_F64 = pl.Float64
+
+
+def _ist(ts: pl.Expr) -> pl.Expr:
+    return ts.dt.convert_time_zone(IST)
+
+
+def _np_kernel(fn, *params) -> callable:
+    def run(s: pl.Series) -> pl.Series:
+        return pl.Series(fn(s.cast(_F64).to_numpy(), *params), dtype=_F64, nan_to_null=True)
+    return run
+
+
+def _hlc_kernel(fn, *params) -> callable:
+    def run(s: pl.Series) -> pl.Series:
+        h, lo, c = (s.struct.field(f).cast(_F64).to_numpy() for f in ("high", "low", "close"))
+        return pl.Series(fn(h, lo, c, *params), dtype=_F64, nan_to_null=True)
+    return run
+
+
+def _macd_part(part: int, fast: int, slow: int, sig: int):
+    return lambda x: K.macd(x, fast, slow, sig)[part]
+
+
+def _bb(which: str, n: int, k: float):
+    def run(x: np.ndarray) -> np.ndarray:
+        mid = K.sma(x, n)
+        if which == "bb_middle":
+            return mid
+        sd = K.stdev(x, n)
+        return mid + k * sd if which == "bb_upper" else mid - k * sd
+    return run
+
+
+_SIMPLE = {"sma": K.sma, "ema": K.ema, "wma": K.wma, "rsi": K.rsi, "stdev": K.stdev,
+           "roc": K.roc, "highest": K.highest, "lowest": K.lowest}
+
+
+def _vwap() -> pl.Expr:
+    h, lo, c = (pl.col(f).cast(_F64) for f in ("high", "low", "close"))
+    v = pl.col("volume").cast(_F64)
+    day = _ist(pl.col("ts")).dt.date()
+    tp = ((h + lo) + c) / 3.0
+    cpv = (tp * v).cum_sum().over(day)
+    cv = v.cum_sum().over(day)
+    return pl.when(cv != 0.0).then(cpv / cv)
+
+
+def _depth(node: Expr) -> int:
+    """Return how many indicators are nested in a node (1 for `sma(close,5)`)."""
+    below = max((_depth(c) for c in children(node)), default=0)
+    return below + 1 if isinstance(node, Indicator) else below
+
+
+class _Compiler:
+    """Compile nodes to expressions; each distinct indicator becomes one staged column.
+
+    polars does not merge repeated `map_batches` calls, so an indicator used twice (as in
+    `crosses`, which reads it at t and t-1) is computed once into a column and referenced.
+    """
+
+    def __init__(self) -> None:
+        self.memo: dict[str, pl.Expr] = {}
+        self.stages: dict[int, list[pl.Expr]] = {}
+
+    def expr(self, node: Expr) -> pl.Expr:
+        key = to_text(node)
+        if key not in self.memo:
+            built = self.build(node)
+            if isinstance(node, Indicator):
+                column = f"__ind{len(self.memo)}"
+                self.stages.setdefault(_depth(node), []).append(built.alias(column))
+                built = pl.col(column)
+            self.memo[key] = built
+        return self.memo[key]
+
+    def frame(self, df: pl.DataFrame) -> pl.LazyFrame:
+        """Return the bars with every staged indicator column added, innermost first."""
+        lf = df.lazy()
+        for depth in sorted(self.stages):
+            lf = lf.with_columns(self.stages[depth])
+        return lf
+
+    def indicator(self, node: Indicator) -> pl.Expr:
+        name, p = node.name, node.params
+        if name == "vwap":
+            return _vwap()
+        if name in ("atr", "high", "low"):
+            n = int(p[0])
+            if name == "high":
+                return pl.col("high").cast(_F64).map_batches(_np_kernel(K.highest, n)).shift(1)
+            if name == "low":
+                return pl.col("low").cast(_F64).map_batches(_np_kernel(K.lowest, n)).shift(1)
+            hlc = pl.struct(pl.col("high"), pl.col("low"), pl.col("close"))
+            return hlc.map_batches(_hlc_kernel(K.atr, n), return_dtype=_F64)
+        src = self.expr(node.source)
+        if name in _SIMPLE:
+            fn = _SIMPLE[name]
+            return src.map_batches(_np_kernel(fn, int(p[0])), return_dtype=_F64)
+        if name.startswith("macd"):
+            part = {"macd": 0, "macd_signal": 1, "macd_hist": 2}[name]
+            fn = _macd_part(part, int(p[0]), int(p[1]), int(p[2]))
+        else:
+            fn = _bb(name, int(p[0]), float(p[1]))
+        return src.map_batches(_np_kernel(fn), return_dtype=_F64)
+
+    def build(self, node: Expr) -> pl.Expr:
+        match node:
+            case Num(value):
+                return pl.lit(float(value), dtype=_F64)
+            case Series(name):
+                return pl.col(name).cast(_F64)
+            case TimeOfDay():
+                t = _ist(pl.col("ts"))
+                return (t.dt.hour().cast(pl.Int32) * 3600 + t.dt.minute().cast(pl.Int32) * 60
+                        + t.dt.second().cast(pl.Int32))
+            case TimeLit(seconds):
+                return pl.lit(seconds, dtype=pl.Int32)
+            case Indicator():
+                return self.indicator(node)
+            case Prev(expr, n):
+                return self.expr(expr).shift(n)
+            case Neg(expr):
+                return -self.expr(expr)
+            case Not(expr):
+                return ~self.expr(expr)
+            case Arith(op, left, right):
+                a, b = self.expr(left), self.expr(right)
+                if op == "+":
+                    return a + b
+                if op == "-":
+                    return a - b
+                if op == "*":
+                    return a * b
+                return pl.when(b != 0.0).then(a / b)  # x/0 has no value
+            case Compare(op, left, right):
+                a, b = self.expr(left), self.expr(right)
+                return {">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b,
+                        "==": a == b, "!=": a != b}[op]
+            case Logic(op, left, right):
+                a, b = self.expr(left), self.expr(right)
+                return a & b if op == "and" else a | b
+            case Cross(direction, left, right):
+                a, b = self.expr(left), self.expr(right)
+                if direction == "above":
+                    return (a > b) & (a.shift(1) <= b.shift(1))
+                return (a < b) & (a.shift(1) >= b.shift(1))
+        raise TypeError(f"not a rule node: {node!r}")
+
+
+def evaluate(rule: Rule, df: pl.DataFrame) -> pl.Series:
+    """Evaluate a rule on bars (columns ts, open, high, low, close, volume) -> boolean Series."""
+    return _run([rule], df)[0].alias("signal")
+
+
+def signals(entry: Rule, exit: Rule, df: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """Return the (entry, exit) signal Series of two rules on the same bars."""
+    out = _run([entry, exit], df)
+    return out[0].alias("entry"), out[1].alias("exit")
+
+
+def _run(rules: list[Rule], df: pl.DataFrame) -> list[pl.Series]:
+    _check_frame(df)
+    compiler = _Compiler()  # shared, so indicators common to both rules are computed once
+    outputs = [compiler.expr(r.expr).fill_null(False).alias(f"__sig{i}") for i, r in enumerate(rules)]
+    out = compiler.frame(df).select(outputs).collect()
+    return [out.get_column(f"__sig{i}") for i in range(len(rules))]
+
+
+def values(rule: Rule, df: pl.DataFrame) -> pl.DataFrame:
+    """Return one column per sub-expression of the rule, named by its canonical text."""
+    _check_frame(df)
+    compiler = _Compiler()
+    names: dict[str, pl.Expr] = {}
+    for node in walk(rule.expr):
+        if not isinstance(node, (Num, TimeLit)):
+            key = to_text(node)
+            if key not in names:
+                names[key] = compiler.expr(node).alias(key)
+    return compiler.frame(df).select(list(names.values())).collect()
+
+
+def _check_frame(df: pl.DataFrame) -> None:
+    missing = {"ts", "open", "high", "low", "close", "volume"} - set(df.columns)
+    if missing:
+        raise ValueError(f"bars are missing columns {sorted(missing)}")
+    dtype = df.schema["ts"]
+    if not isinstance(dtype, pl.Datetime) or dtype.time_zone is None:
+        raise ValueError("ts must be a timezone-aware datetime column")
