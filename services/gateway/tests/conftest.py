@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-if importlib.util.find_spec("svckit.testing") is None:
+_SHARED = importlib.util.find_spec("svckit.testing")
+if _SHARED is None or _SHARED.origin is None:
 
 
     def free_port() -> int:

@@ -74,6 +74,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
 def _close_reason(done: set[asyncio.Task], tasks: list[asyncio.Task],
                   overflow: asyncio.Event) -> tuple[int, str] | None:
     if overflow.is_set():
+        log.warning("ws.too_slow")
         return CLOSE_TOO_SLOW, "Client too slow: event backlog full; reconnect"
     if tasks[2] in done and not tasks[2].cancelled() and tasks[2].exception() is None:
         return CLOSE_UNAUTHORIZED, "Session revoked"
