@@ -151,18 +151,16 @@ def equity_curve(b: Bars, s: Settings, t: Trades) -> np.ndarray:
     still open at that close: side × qty × (close − entry fill) − their entry charges.
     """
     n = len(b)
-    held_until = t.exit_bar  # a position is held at closes entry_bar .. exit_bar-1
     su = float(t.sign * t.qty)
-    q = np.cumsum(
-        np.bincount(t.entry_bar, minlength=n) - np.bincount(held_until, minlength=n)
-    ).astype(np.float64)
+    # one signed bincount per piecewise-constant series: positions held, and cash effects
+    # (entry cost leaves at entry, comes back at exit together with the net P&L)
+    bars_at = np.concatenate([t.entry_bar, t.exit_bar])
+    held = np.concatenate([np.ones(len(t)), -np.ones(len(t))])
+    q = np.cumsum(np.bincount(bars_at, weights=held, minlength=n))
     cost_in = su * t.entry_paise / 100 + t.entry_charges_paise / 100
-    c = np.cumsum(
-        np.bincount(t.entry_bar, weights=cost_in, minlength=n)
-        - np.bincount(held_until, weights=cost_in, minlength=n)
-    )
-    realised = np.cumsum(np.bincount(t.exit_bar, weights=t.net_paise / 100, minlength=n))
-    return s.initial_capital + realised + su * q * b.close - c
+    cash = np.concatenate([-cost_in, cost_in + t.net_paise / 100])
+    flow = np.cumsum(np.bincount(bars_at, weights=cash, minlength=n))
+    return s.initial_capital + flow + su * q * b.close
 
 
 def exposure_pct(n: int, entry_bar: np.ndarray, exit_key: np.ndarray) -> float:
@@ -170,5 +168,9 @@ def exposure_pct(n: int, entry_bar: np.ndarray, exit_key: np.ndarray) -> float:
     if len(entry_bar) == 0:
         return 0.0
     last = (exit_key - 1) // 2  # an exit at an open leaves the previous bar as the last held
-    delta = np.bincount(entry_bar, minlength=n + 1) - np.bincount(last + 1, minlength=n + 1)
-    return float(np.count_nonzero(np.cumsum(delta[:n]) > 0) / n * 100)
+    order = np.argsort(entry_bar, kind="stable")
+    first, last = entry_bar[order], last[order]
+    # union of [first, last] intervals: skip the part already covered by earlier ones
+    covered_to = np.maximum.accumulate(np.r_[-1, last[:-1]])
+    counted = np.maximum(first, covered_to + 1)
+    return float(np.maximum(last - counted + 1, 0).sum() / n * 100)
