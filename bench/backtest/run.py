@@ -179,7 +179,7 @@ def machine() -> dict[str, str]:
         if line.startswith("model name"):
             model = line.split(":", 1)[1].strip()
             break
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    nproc = subprocess.run(["nproc"], check=True, capture_output=True, text=True).stdout.strip()
     return {
         "nproc": nproc,
         "load": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
