@@ -170,7 +170,7 @@ def to_text(node: Expr) -> str:
             return f"{h:02d}:{rem // 60:02d}"
         case Indicator(name, source, params):
             args = ([to_text(source)] if source is not None else []) + [_fmt_num(p) for p in params]
-            return f"{name}({','.join(args)})"
+            return f"{name}({','.join(args)})" if args else name
         case Prev(expr, n):
             return f"prev({to_text(expr)},{n})"
         case Neg(expr):

@@ -20,6 +20,9 @@ repeats bar by bar, so both evaluators give bit-identical values:
 - ATR(n)    : Wilder. TR[t] = max(high-low, |high-close[t-1]|, |low-close[t-1]|) from the
   second bar on (bar 0 has no previous close); first ATR = mean of the first n TRs (at bar n),
   then avg = avg + (1/n)*(TR - avg).
+- VWAP      : per IST session day, cumsum(tp*volume)/cumsum(volume) with the typical price
+  tp = ((high + low) + close)/3, sums running bar by bar from the day's first bar; no value
+  while the day's volume is still 0 (index data carries no volume).
 - highest/lowest(n): max/min of the last n values INCLUDING the current bar.
 
 Missing inputs: a window containing a missing value gives no value. The recursive indicators
@@ -207,3 +210,19 @@ def roc(x: np.ndarray, n: int) -> np.ndarray:
         value = 100.0 * (x[n:] / base - 1.0)
     out[n:] = np.where(base == 0.0, NAN, value)
     return out
+
+
+def vwap(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
+         day: np.ndarray) -> np.ndarray:
+    """Return the session VWAP; `day` labels each bar's IST calendar day."""
+    tp = ((high + low) + close) / 3.0
+    pv = tp * volume
+    cpv = np.empty_like(pv)
+    cv = np.empty_like(pv)
+    starts = np.flatnonzero(np.diff(day, prepend=day[:1] - 1) != 0) if len(day) else []
+    bounds = [*starts, len(day)]
+    for a, b in zip(bounds[:-1], bounds[1:]):  # one loop per session, never per bar
+        np.cumsum(pv[a:b], out=cpv[a:b])  # add.accumulate: strictly sequential, like bar by bar
+        np.cumsum(volume[a:b], out=cv[a:b])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cv != 0.0, cpv / cv, NAN)

@@ -54,14 +54,16 @@ _SIMPLE = {"sma": K.sma, "ema": K.ema, "wma": K.wma, "rsi": K.rsi, "stdev": K.st
            "roc": K.roc, "highest": K.highest, "lowest": K.lowest}
 
 
+def _vwap_kernel(s: pl.Series) -> pl.Series:
+    h, lo, c, v = (s.struct.field(f).cast(_F64).to_numpy() for f in ("high", "low", "close", "volume"))
+    day = s.struct.field("day").to_numpy()
+    return pl.Series(K.vwap(h, lo, c, v, day), dtype=_F64, nan_to_null=True)
+
+
 def _vwap() -> pl.Expr:
-    h, lo, c = (pl.col(f).cast(_F64) for f in ("high", "low", "close"))
-    v = pl.col("volume").cast(_F64)
-    day = _ist(pl.col("ts")).dt.date()
-    tp = ((h + lo) + c) / 3.0
-    cpv = (tp * v).cum_sum().over(day)
-    cv = v.cum_sum().over(day)
-    return pl.when(cv != 0.0).then(cpv / cv)
+    day = _ist(pl.col("ts")).dt.date().cast(pl.Int32).alias("day")
+    fields = pl.struct(pl.col("high"), pl.col("low"), pl.col("close"), pl.col("volume"), day)
+    return fields.map_batches(_vwap_kernel, return_dtype=_F64)
 
 
 def _depth(node: Expr) -> int:
