@@ -10,7 +10,7 @@ from dhansim.prices import PriceLibrary
 from dhansim.synth import SESSION_OPEN, level, rng_for, round_tick
 
 INTERVALS = (1, 5, 15, 25, 60)
-PATH_DAYS = 366  # older synthetic days use a cheap closed-form candle instead of a full path
+PATH_DAYS = 30  # older synthetic days use a cheap closed-form candle (same close) instead of a path
 
 
 def empty(oi: bool) -> dict:
