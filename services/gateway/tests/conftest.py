@@ -1,110 +1,33 @@
 """Gateway test fixtures: a running gateway on real NATS and Redis, with a fake auth service.
 
-The shared svckit.testing fixtures (nats_url, redis_url, redis_prefix) win whenever that
-module exists; otherwise the stand-ins below start the wheel-shipped servers once per session.
+nats_url, redis_url and redis_prefix come from svckit.testing.plugin (the root conftest).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-import socket
-import subprocess
-import sys
+import contextlib
 import time
 import uuid
-from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
+import jwt
 import pytest
-
-_SHARED = importlib.util.find_spec("svckit.testing")
-if _SHARED is None or _SHARED.origin is None:
-
-
-    def free_port() -> int:
-        """Return a free TCP port on loopback."""
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
-
-    def _binary(name: str) -> str:
-        local = Path(sys.executable).parent / name
-        found = str(local) if local.exists() else shutil.which(name)
-        if not found:
-            pytest.skip(f"{name} not available")
-        return found
-
-
-    def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 10.0) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    return
-            time.sleep(0.02)
-        raise RuntimeError(f"port {port} did not open")
-
-
-    @pytest.fixture(scope="session")
-    def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-        port = free_port()
-        store = tmp_path_factory.mktemp("nats")
-        proc = subprocess.Popen([_binary("nats-server"), "-a", "127.0.0.1", "-p", str(port), "-js",
-                                 "-sd", str(store)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        try:
-            _wait_port(port, proc)
-            yield f"nats://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(10)
-
-
-    @pytest.fixture(scope="session")
-    def redis_url() -> Iterator[str]:
-        port = free_port()
-        proc = subprocess.Popen([_binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        try:
-            _wait_port(port, proc)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            proc.wait(10)
-
-
-    @pytest.fixture
-    def redis_prefix() -> str:
-        return f"t{uuid.uuid4().hex[:10]}:"
-
-
-# --- a fake auth service and a running gateway ------------------------------------------
-
-import contextlib  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import Any  # noqa: E402
-
-import httpx  # noqa: E402
-import jwt  # noqa: E402
-import redis.asyncio as aioredis  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-from jwt.utils import base64url_encode  # noqa: E402
-
-from contracts import auth as A  # noqa: E402
-from contracts.api import Empty, Ok, Page  # noqa: E402
-from svckit.context import RequestContext  # noqa: E402
-from svckit.errors import Conflict, RateLimited, Unauthorized  # noqa: E402
-from svckit.micro import MicroService  # noqa: E402
-from svckit.nats import connect  # noqa: E402
-from gateway.app import GatewayApp  # noqa: E402
-from gateway.settings import GatewaySettings  # noqa: E402
+import redis.asyncio as aioredis
+from contracts import auth as A
+from contracts.api import Empty, Ok, Page
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from gateway.app import GatewayApp
+from gateway.settings import GatewaySettings
+from jwt.utils import base64url_encode
+from svckit.context import RequestContext
+from svckit.errors import Conflict, RateLimited, Unauthorized
+from svckit.micro import MicroService
+from svckit.nats import connect
 
 NOW = datetime(2026, 1, 5, 9, 15, tzinfo=UTC)
 USER = A.User(id="u1", email="a@example.com", name="A", role=A.Role.USER,

@@ -7,9 +7,9 @@ import time
 
 import msgspec
 import pytest
-
 from contracts import auth as A
 from contracts.events.audit import AuditRecorded
+from nats.errors import TimeoutError as NatsTimeout
 
 pytestmark = pytest.mark.integration
 
@@ -214,7 +214,7 @@ async def test_state_changing_calls_are_audited_without_bodies(gw):
     while len(events) < 2 and time.monotonic() < deadline:
         try:
             msg = await sub.next_msg(timeout=0.5)
-        except Exception:
+        except NatsTimeout:
             continue
         assert b"secret-reason" not in msg.data and b"bad-pw" not in msg.data
         events.append(msgspec.json.decode(msg.data, type=AuditRecorded))

@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 import redis.asyncio as aioredis
-
 from gateway.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.integration

@@ -10,10 +10,9 @@ import struct
 
 import pytest
 import websockets
-from structlog.testing import capture_logs
-
 from contracts import auth as A
 from contracts import subjects
+from structlog.testing import capture_logs
 
 pytestmark = pytest.mark.integration
 

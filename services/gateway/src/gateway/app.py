@@ -7,11 +7,10 @@ import contextlib
 from contextlib import AsyncExitStack
 
 import uvicorn
-from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
-
 from contracts import auth as A
 from contracts import streams
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from svckit.jetstream import ensure_stream
 from svckit.logging import get_logger
 from svckit.nats import request
@@ -96,7 +95,8 @@ class GatewayApp:
             self._stack.push_async_callback(audit.drain)
             self.gateway = Gateway(
                 settings=s, nc=rt.nc, redis=rt.redis, audit=audit,
-                auth=Authenticator(verifier, rt.redis, rt.nc, s.redis_prefix, s.nats_timeout_s),
+                auth=Authenticator(verifier, rt.redis, rt.nc, s.revocation_key_prefix(),
+                                   s.nats_timeout_s),
                 limiter=RateLimiter(rt.redis, s.redis_prefix),
             )
             self.app.state.gw = self.gateway

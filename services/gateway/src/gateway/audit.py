@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from nats.js import JetStreamContext
-
-from contracts import subjects
 from contracts import headers as h
+from contracts import subjects
 from contracts.events import encode, new_event_fields
 from contracts.events.audit import AuditRecorded
+from nats.js import JetStreamContext
 from svckit.logging import get_logger
 
 log = get_logger(__name__)
@@ -43,7 +42,7 @@ class AuditPublisher:
         try:
             await self._js.publish(SUBJECT, encode(event), timeout=5,
                                    headers={h.MSG_ID: event.event_id})
-        except Exception as exc:  # audit loss is logged loudly, never fails the request
+        except Exception as exc:  # noqa: BLE001 - audit loss is logged loudly, never fails the request
             log.error("audit.publish_failed", error=str(exc), action=event.action,
                       path=event.path, request_id=event.request_id)
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.errors import ApiError, ErrorCode, FieldError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from contracts.errors import ApiError, ErrorCode, FieldError
 from svckit.logging import get_logger
 from svckit.micro import validation_details
 

@@ -6,13 +6,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from contracts.errors import ErrorCode
 from fastapi import Request
 from fastapi.responses import Response
 from opentelemetry import trace
 from pydantic import ValidationError
 from redis.exceptions import RedisError
-
-from contracts.errors import ErrorCode
 from svckit import tracing
 from svckit.context import RequestContext
 from svckit.errors import RemoteError, Unavailable

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from nats.aio.client import Client
-from redis.exceptions import RedisError
-
 from contracts import auth as A
 from contracts.errors import ErrorCode
+from nats.aio.client import Client
+from redis.exceptions import RedisError
 from svckit.errors import RemoteError, Unavailable
 from svckit.logging import get_logger
 from svckit.nats import request

@@ -7,9 +7,8 @@ import time
 import uuid
 
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from contracts.errors import ErrorCode
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from svckit.logging import get_logger
 
 from .audit import audit_event

@@ -5,12 +5,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from contracts.errors import ApiError
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
-
-from contracts.errors import ApiError
 
 from .routes import Access, Cookie, Route
 

@@ -12,10 +12,9 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pydantic import BaseModel
-
 from contracts import auth as A
 from contracts.api import Empty, Ok, Page
+from pydantic import BaseModel
 
 from .models import LoginReply, RefreshBody, SessionTokens
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-
 from svckit.settings import ServiceSettings
 
 # <repo>/services/gateway/src/gateway/settings.py -> <repo>/web/dist
@@ -40,6 +39,10 @@ class GatewaySettings(ServiceSettings):
     # Peers allowed to set X-Forwarded-For (the ingress); everyone else is their own IP.
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # Prefix under which auth writes revocation keys; defaults to redis_prefix. Set it when
+    # the launcher gives each process its own prefix (auth's keys must be read where written).
+    revocation_prefix: str | None = None
+
     nats_timeout_s: float = 5.0
     jwks_min_refetch_s: float = 10.0
 
@@ -54,6 +57,10 @@ class GatewaySettings(ServiceSettings):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.environment != "dev"
+
+    def revocation_key_prefix(self) -> str:
+        """Return the Redis prefix auth's revocation keys live under."""
+        return self.redis_prefix if self.revocation_prefix is None else self.revocation_prefix
 
     def proxy_networks(self) -> list[IPv4Network | IPv6Network]:
         """Return the trusted proxy networks."""

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from contracts.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, JwkSet
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
-
-from contracts.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, JwkSet
 from svckit.logging import get_logger
 
 log = get_logger(__name__)
@@ -89,7 +88,7 @@ class TokenVerifier:
             self._last_fetch = now
             try:
                 self.load(await self._fetch())
-            except Exception as exc:  # auth may be down; keep the keys we have
+            except Exception as exc:  # noqa: BLE001 - auth may be down; keep the keys we have
                 log.warning("jwks.fetch_failed", error=str(exc))
                 # Retry soon: a gateway started before auth must not wait a full interval.
                 self._last_fetch = now - self._min_refetch_s + min(1.0, self._min_refetch_s)

@@ -13,10 +13,9 @@ import contextlib
 from typing import Any
 
 import orjson
+from contracts import subjects
 from fastapi import WebSocket, WebSocketDisconnect
 from nats.aio.msg import Msg
-
-from contracts import subjects
 from svckit.logging import get_logger
 
 from .errors import HttpError
