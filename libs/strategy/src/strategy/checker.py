@@ -143,15 +143,17 @@ class Checker:
     def binary(self, node: PBinary):
         left, lt = self.check(node.left)
         right, rt = self.check(node.right)
-        if lt is None or rt is None:
-            return None, None
         op, span = node.op, node.span
         if op in ("and", "or"):
+            ok = lt is not None and rt is not None
             for side, t in ((node.left, lt), (node.right, rt)):
-                if t is not Type.BOOL:
+                if t is not None and t is not Type.BOOL:  # report even if the other side failed
                     where = "before" if side is node.left else "after"
-                    return self.err(side.span, f"expected a condition {where} '{op}', got {t.value}")
-            return A.Logic(op, left, right, span), Type.BOOL
+                    self.err(side.span, f"expected a condition {where} '{op}', got {t.value}")
+                    ok = False
+            return (A.Logic(op, left, right, span), Type.BOOL) if ok else (None, None)
+        if lt is None or rt is None:
+            return None, None
         if op in COMPARISONS:
             if Type.TIME in (lt, rt):
                 if lt is not rt:
