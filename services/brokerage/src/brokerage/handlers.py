@@ -6,7 +6,7 @@ import time
 
 from contracts import brokerage as b
 from contracts import orders as o
-from contracts.api import Empty, Ok
+from contracts.api import Empty, Ok, Page
 from svckit.context import RequestContext
 from svckit.errors import RateLimited
 from svckit.micro import MicroService
@@ -82,10 +82,10 @@ def register(micro: MicroService, accounts: Accounts, manual: Manual, portfolio:
     async def get_order(req: o.OrderRef, ctx: RequestContext) -> o.Order:
         return await manual.get(ctx.require_user(), req.order_id)
 
-    async def list_orders(req: o.ListOrders, ctx: RequestContext) -> o.Page[o.Order]:
+    async def list_orders(req: o.ListOrders, ctx: RequestContext) -> Page[o.Order]:
         return await manual.list(ctx.require_user(), req)
 
-    async def list_trades(req: o.ListTrades, ctx: RequestContext) -> o.Page[o.Trade]:
+    async def list_trades(req: o.ListTrades, ctx: RequestContext) -> Page[o.Trade]:
         return await manual.trades(ctx.require_user(), req)
 
     async def get_trade(req: o.TradeRef, ctx: RequestContext) -> o.Trade:

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from contracts import orders as c
+from contracts.api import Page
 from contracts.events import orders as ev
 from contracts.orders import OrderStatus as S
 from svckit.errors import Rejected, ValidationFailed
@@ -126,7 +127,7 @@ class Manual:
             raise OrderNotFound()
         return order_reply(row)
 
-    async def list(self, user_id: str, q: c.ListOrders) -> c.Page[c.Order]:
+    async def list(self, user_id: str, q: c.ListOrders) -> Page[c.Order]:
         """Return one page of the user's orders."""
         async with self.o.pool.acquire() as conn:
             rows, total = await repo.list_orders(
@@ -134,7 +135,7 @@ class Manual:
                 status=q.status.value if q.status else None, security_id=q.security_id,
                 deployment_id=q.deployment_id, since=q.since, until=q.until,
                 limit=q.page_size, offset=(q.page - 1) * q.page_size)
-        return c.Page[c.Order](items=[order_reply(r) for r in rows], total=total, page=q.page,
+        return Page[c.Order](items=[order_reply(r) for r in rows], total=total, page=q.page,
                                page_size=q.page_size)
 
     async def _open_order(self, user_id: str, order_id: str) -> tuple[Any, Any]:
@@ -188,14 +189,14 @@ class Manual:
             await repo.update_order(conn, row["id"], **fields)
         return await self.get(user_id, req.order_id)
 
-    async def trades(self, user_id: str, q: c.ListTrades) -> c.Page[c.Trade]:
+    async def trades(self, user_id: str, q: c.ListTrades) -> Page[c.Trade]:
         """Return one page of the user's fills."""
         async with self.o.pool.acquire() as conn:
             rows, total = await repo.list_trades(
                 conn, user_id, account_id=q.account_id, order_id=q.order_id,
                 security_id=q.security_id, since=q.since, until=q.until, limit=q.page_size,
                 offset=(q.page - 1) * q.page_size)
-        return c.Page[c.Trade](items=[trade_reply(r) for r in rows], total=total, page=q.page,
+        return Page[c.Trade](items=[trade_reply(r) for r in rows], total=total, page=q.page,
                                page_size=q.page_size)
 
     async def trade(self, user_id: str, trade_id: str) -> c.Trade:

@@ -53,3 +53,30 @@ async def call(nc, subject: str, body: Any, user: str, verified: bool = True,
                timeout: float = 15.0) -> Any:
     """Send a request as a user and return the decoded reply (raises RemoteError)."""
     return await request(nc, subject, body, headers=user_headers(user, verified), timeout=timeout)
+
+
+def order_intent(account_id: str, user_id: str, ts_event: Any, *, intent_id: str | None = None,
+                 security_id: str = "2885", quantity: int = 1, side: str = "BUY",
+                 order_type: str = "MARKET", price_paise: int | None = None,
+                 product: str = "INTRADAY", deployment_id: str | None = "dep-1") -> Any:
+    """Build an OrderIntent as execution would publish it."""
+    from contracts.events import new_event_fields
+    from contracts.events.orders import OrderIntent
+    from contracts.orders import make_intent_id
+    from contracts.types import new_id
+
+    return OrderIntent(**new_event_fields(ts_event, ts_event),
+                       intent_id=intent_id or make_intent_id(new_id()), user_id=user_id,
+                       account_id=account_id, deployment_id=deployment_id,
+                       security_id=security_id, exchange_segment="NSE_EQ",
+                       transaction_type=side, quantity=quantity, order_type=order_type,
+                       product_type=product, price=price_paise)
+
+
+async def publish_intent(js: Any, intent: Any, msg_id: str | None = None) -> None:
+    """Publish an intent to ORDERS the way execution does (Nats-Msg-Id = intent id)."""
+    from contracts import subjects
+    from contracts.events import encode
+
+    await js.publish(subjects.order_intent(intent.account_id), encode(intent),
+                     headers={h.MSG_ID: msg_id or intent.intent_id})
