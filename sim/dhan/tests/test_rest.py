@@ -7,6 +7,7 @@ import httpx
 import pytest
 from dhansim.testing import run_simulator
 
+from .conftest import until
 from .test_orders import order, place, wait_status
 
 
@@ -166,5 +167,17 @@ async def test_order_socket_rejects_a_bad_login(sim):
                             "UserType": "SELF"})
         msg = await ws.receive_json(timeout=5)
         assert msg["errorCode"] == "DH-901"
+        closing = await ws.receive(timeout=5)
+        assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_expired_token_closes_the_order_socket(sim, client):
+    async with aiohttp.ClientSession() as s, s.ws_connect(sim.order_url) as ws:
+        await ws.send_json({"LoginReq": {"MsgCode": 42, "ClientId": client.client_id,
+                                         "Token": client.token}, "UserType": "SELF"})
+        await until(lambda: sim.sim.order_hub.count(client.client_id) == 1)
+        async with httpx.AsyncClient(base_url=sim.rest_url) as admin:
+            await admin.post("/sim/faults", json={"expireToken": client.client_id})
+        assert (await ws.receive_json(timeout=5))["errorCode"] == "DH-901"
         closing = await ws.receive(timeout=5)
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)

@@ -79,6 +79,8 @@ async def post_faults(request: web.Request) -> web.Response:
         sim.tokens.expire(cid)
         if sim.feed_hub:
             await sim.feed_hub.cut(cid, 807)
+        if sim.order_hub:
+            await sim.order_hub.revoke(cid)
     cut = body.get("feedCut")
     if cut is not None:
         if not isinstance(cut, dict):

@@ -88,6 +88,13 @@ class OrderHub:
             return None
         return client_id
 
+    async def revoke(self, client_id: str) -> None:
+        """Tell a client's sockets that the token is no longer valid, then close them."""
+        for conn in list(self.conns.get(client_id, [])):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await conn.ws.send_str(orjson.dumps(errors.bad_auth().body()).decode())
+            await conn.ws.close()
+
     @staticmethod
     async def _write(conn: OrderConn) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
