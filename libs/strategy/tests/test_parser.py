@@ -103,6 +103,7 @@ def _only_error(text):
         ("close > sma", 1, 9, 12, "sma needs arguments, e.g. sma(close, 20)"),
         ("close > atr(close, 14)", 1, 13, 18, "atr takes no source series (it uses high, low and close)"),
         ("close > sma(close > open, 5)", 1, 13, 25, "the source of sma must be a number series, got a condition"),
+        ("sma(-5, 3) > 1", 1, 5, 7, "the source of sma must use the bars (a series such as close), got a constant"),
         ("close(5) > 1", 1, 1, 6, "'close' takes no arguments (for an earlier value use prev(close, n))"),
         ("prev(close) > 1", 1, 1, 12, "prev takes 2 arguments (value, bars back), got 1"),
         ("prev(close, -1) > 1", 1, 13, 15, "bars back must be a positive integer literal such as 20"),

@@ -95,6 +95,9 @@ class Checker:
                 return None, None
             if t is not Type.NUMBER:
                 return self.err(first.span, f"the source of {name} must be a number series, got {t.value}")
+            if not any(isinstance(n, (A.Series, A.Indicator)) for n in A.walk(source)):
+                return self.err(first.span, f"the source of {name} must use the bars (a series such "
+                                "as close), got a constant")
         elif spec.takes_source:
             source = A.Series("close")
         if len(params) > len(spec.params):

@@ -66,6 +66,17 @@ def _vwap() -> pl.Expr:
     return fields.map_batches(_vwap_kernel, return_dtype=_F64)
 
 
+def _is_constant(node: Expr) -> bool:
+    return not any(isinstance(n, (Series, TimeOfDay, Indicator)) for n in walk(node))
+
+
+def _shift(expr: pl.Expr, n: int, node: Expr) -> pl.Expr:
+    """Shift by n bars; a constant is a scalar expression, so mask its first n bars instead."""
+    if _is_constant(node):
+        return pl.when(pl.int_range(pl.len()) >= n).then(expr)
+    return expr.shift(n)
+
+
 def _depth(node: Expr) -> int:
     """Return how many indicators are nested in a node (1 for `sma(close,5)`)."""
     below = max((_depth(c) for c in children(node)), default=0)
@@ -139,7 +150,7 @@ class _Compiler:
             case Indicator():
                 return self.indicator(node)
             case Prev(expr, n):
-                return self.expr(expr).shift(n)
+                return _shift(self.expr(expr), n, expr)
             case Neg(expr):
                 return -self.expr(expr)
             case Not(expr):
@@ -162,9 +173,10 @@ class _Compiler:
                 return a & b if op == "and" else a | b
             case Cross(direction, left, right):
                 a, b = self.expr(left), self.expr(right)
+                pa, pb = _shift(a, 1, left), _shift(b, 1, right)
                 if direction == "above":
-                    return (a > b) & (a.shift(1) <= b.shift(1))
-                return (a < b) & (a.shift(1) >= b.shift(1))
+                    return (a > b) & (pa <= pb)
+                return (a < b) & (pa >= pb)
         raise TypeError(f"not a rule node: {node!r}")
 
 
@@ -183,7 +195,8 @@ def _run(rules: list[Rule], df: pl.DataFrame) -> list[pl.Series]:
     _check_frame(df)
     compiler = _Compiler()  # shared, so indicators common to both rules are computed once
     outputs = [compiler.expr(r.expr).fill_null(False).alias(f"__sig{i}") for i, r in enumerate(rules)]
-    out = compiler.frame(df).select(outputs).collect()
+    # with_columns broadcasts a constant rule (`1 > 0`) to every bar; select would not
+    out = compiler.frame(df).with_columns(outputs).collect()
     return [out.get_column(f"__sig{i}") for i in range(len(rules))]
 
 
@@ -197,7 +210,7 @@ def values(rule: Rule, df: pl.DataFrame) -> pl.DataFrame:
             key = to_text(node)
             if key not in names:
                 names[key] = compiler.expr(node).alias(key)
-    return compiler.frame(df).select(list(names.values())).collect()
+    return compiler.frame(df).with_columns(list(names.values())).select(list(names)).collect()
 
 
 def _check_frame(df: pl.DataFrame) -> None:
