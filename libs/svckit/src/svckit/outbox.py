@@ -10,6 +10,7 @@ message finds its row and has no second effect.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Mapping
 
@@ -48,10 +49,10 @@ async def enqueue(
         msg_id = getattr(payload, "event_id", None) or str(uuid.uuid4())
     hdrs = tracing.inject(dict(headers or {}))
     await conn.execute(
-        "INSERT INTO outbox (id, subject, payload, headers) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO outbox (id, subject, payload, headers) VALUES ($1, $2, $3, $4::text::jsonb)"
         " ON CONFLICT (id) DO NOTHING",
         uuid.UUID(msg_id) if _is_uuid(msg_id) else uuid.uuid5(uuid.NAMESPACE_URL, msg_id),
-        subject, _payload(payload), {**hdrs, h.MSG_ID: msg_id},
+        subject, _payload(payload), json.dumps({**hdrs, h.MSG_ID: msg_id}),
     )
     await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
     return msg_id
@@ -116,12 +117,12 @@ class OutboxRelay:
         """Publish one batch; return True when more rows may be waiting."""
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, subject, payload, headers FROM outbox WHERE published_at IS NULL"
+                "SELECT id, subject, payload, headers::text AS headers FROM outbox WHERE published_at IS NULL"
                 " ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch,
             )
             for row in rows:
-                hdrs = dict(row["headers"] or {})
+                hdrs = json.loads(row["headers"]) if row["headers"] else {}
                 await self._js.publish(row["subject"], bytes(row["payload"]), headers=hdrs)
                 await conn.execute(
                     "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = $1",
