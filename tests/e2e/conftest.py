@@ -1,0 +1,198 @@
+"""End-to-end fixtures: the REAL auth and gateway processes on isolated NATS, Postgres, Redis.
+
+One platform per test module (starting it costs a few seconds); each test gets its own
+client address (X-Forwarded-For through the trusted loopback proxy), so per-IP limits and
+throttles of one test never touch another, and its own e-mail addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import urllib.parse
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import orjson
+import pytest
+
+from svckit.devrun.manifest import Manifest, Process
+from svckit.devrun.output import Console
+from svckit.devrun.platform import Platform
+from svckit.infra.nats import start_nats
+from svckit.infra.pgadmin import drop_database, drop_role, run_sync
+from svckit.infra.probe import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_EMAIL = "root-admin@example.com"
+ADMIN_PASSWORD = "Adm1n-e2e-password"
+PASSWORD = "Corr3ct-horse-battery"
+_ips = itertools.count(1)
+
+
+@dataclass
+class E2E:
+    """The running platform as a test sees it."""
+
+    url: str
+    nats_url: str
+    platform: Platform
+    redis_prefix: str
+    log_file: Path
+
+    def stop(self, name: str) -> None:
+        """Stop one process (SIGTERM, then wait) while the others keep running."""
+        from svckit.infra.procs import stop_process
+
+        for run in self.platform.running:
+            if run.spec.name == name:
+                stop_process(run.popen, grace=10)
+
+
+@pytest.fixture(scope="module")
+def e2e(pg_admin_dsn: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[E2E]:
+    tag = secrets.token_hex(4)
+    run_dir = tmp_path_factory.mktemp(f"e2e-{tag}")
+    (run_dir / "admin-password").write_text(ADMIN_PASSWORD)
+    http_port = free_port()
+    prefix = f"e2e:{tag}:"
+    auth = Process(
+        name="auth", module="auth", env_prefix="AUTH_", schema="auth", ops_port=free_port(),
+        env={
+            "AUTH_JWT_PRIVATE_KEY_FILE": "{secret_file:jwt_signing_key}",
+            "AUTH_DEV_SECRETS_DIR": str(run_dir / "auth"),
+            "AUTH_ADMIN_EMAIL": ADMIN_EMAIL,
+            "AUTH_ADMIN_PASSWORD_FILE": str(run_dir / "admin-password"),
+            "AUTH_APP_BASE_URL": f"http://127.0.0.1:{http_port}",
+            "AUTH_ARGON2_MEMORY_KIB": "8192",
+            "AUTH_ARGON2_TIME_COST": "1",
+            "AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT": "3",
+            "AUTH_FORGOT_PASSWORD_MIN_REPLY_S": "0.05",
+        },
+    )
+    gateway = Process(
+        name="gateway", module="gateway", env_prefix="GATEWAY_", ports=(http_port,),
+        ops_port=free_port(),
+        env={
+            "GATEWAY_HTTP_PORT": str(http_port),
+            # the launcher gives each process its own prefix; revocations are auth's keys
+            "GATEWAY_REVOCATION_PREFIX": f"{prefix}auth:",
+            "GATEWAY_TRUSTED_PROXIES": '["127.0.0.1"]',
+            "GATEWAY_RATE_AUTH_IP": "25",
+            "GATEWAY_RATE_USER": "300",
+            "GATEWAY_WS_REVOCATION_CHECK_S": "0.3",
+            "GATEWAY_NATS_TIMEOUT_S": "3",
+            "GATEWAY_WEB_DIST": str(run_dir / "no-web-dist"),
+        },
+    )
+    manifest = Manifest(processes=(auth, gateway), database=f"e2e_{tag}",
+                        url=f"http://127.0.0.1:{http_port}", clock_url=None)
+    log_file = run_dir / "platform.log"
+    with start_nats(run_dir / "nats") as nats_server, log_file.open("w") as log:
+        platform = Platform(manifest, nats_url=nats_server.url, admin_dsn=pg_admin_dsn,
+                            redis_url=redis_url, run_dir=run_dir, root=ROOT,
+                            role_prefix=f"e2e{tag}_", redis_prefix=prefix,
+                            console=Console(log, color=False), ready_timeout=60, grace=10)
+        try:
+            with platform:
+                yield E2E(manifest.url, nats_server.url, platform, prefix, log_file)
+        finally:
+            run_sync(drop_database(pg_admin_dsn, manifest.database))
+            for proc in (auth,):
+                run_sync(drop_role(pg_admin_dsn, f"e2e{tag}_{proc.name}"))
+
+
+class Api:
+    """An HTTP client of the gateway, with the flows most tests need."""
+
+    def __init__(self, e2e: E2E) -> None:
+        self.e2e = e2e
+        self.http: httpx.AsyncClient
+
+    @staticmethod
+    def bearer(token: str) -> dict[str, str]:
+        """Return the Authorization header of an access token."""
+        return {"Authorization": f"Bearer {token}"}
+
+    @staticmethod
+    def error(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
+        """Assert an error response in the §6 shape (no stack trace) and return its body."""
+        assert r.status_code == status, r.text
+        body = r.json()
+        assert body["error"] == code and body["code"] == status and body["message"], body
+        assert "Traceback" not in r.text
+        return body
+
+    def client(self, ip: str | None = None) -> httpx.AsyncClient:
+        """Return a new client (own cookie jar, own address); close it with `async with`."""
+        n = next(_ips)
+        return httpx.AsyncClient(
+            base_url=self.e2e.url, timeout=10,
+            headers={"X-Forwarded-For": ip or f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"})
+
+    @staticmethod
+    def email(label: str = "user") -> str:
+        """Return a fresh e-mail address."""
+        return f"{label}-{secrets.token_hex(4)}@example.com"
+
+    async def register(self, email: str, password: str = PASSWORD, name: str = "Test User",
+                       http: httpx.AsyncClient | None = None) -> dict:
+        """Register and return the new user."""
+        r = await (http or self.http).post("/api/auth/register", json={
+            "email": email, "password": password, "name": name})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def login(self, email: str, password: str = PASSWORD,
+                    http: httpx.AsyncClient | None = None) -> str:
+        """Sign in (no 2FA) and return the access token."""
+        r = await (http or self.http).post("/api/auth/login", json={
+            "email": email, "password": password})
+        assert r.status_code == 200, r.text
+        return r.json()["tokens"]["accessToken"]
+
+    async def signup(self, label: str = "user", http: httpx.AsyncClient | None = None
+                     ) -> tuple[str, str, dict]:
+        """Register a fresh user and sign in; return (email, access token, user)."""
+        email = self.email(label)
+        user = await self.register(email, http=http)
+        return email, await self.login(email, http=http), user
+
+    async def admin_token(self) -> str:
+        """Sign in as the configured first admin."""
+        async with self.client() as http:
+            return await self.login(ADMIN_EMAIL, ADMIN_PASSWORD, http=http)
+
+    async def mailed_token(self, user_id: str, event: str, timeout: float = 10.0) -> str:
+        """Return the token of the latest link auth mailed this user (from the EVENTS stream)."""
+        nc = await nats.connect(self.e2e.nats_url)
+        try:
+            js = nc.jetstream()
+            subject = f"evt.{user_id}.auth.{event}"
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while True:
+                try:
+                    msg = await js.get_last_msg("EVENTS", subject)
+                    data = orjson.loads(msg.data)
+                    url = data.get("resetUrl") or data.get("verifyUrl")
+                    return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
+                except nats.js.errors.NotFoundError:
+                    assert loop.time() < deadline, f"no {event} event for {user_id}"
+                    await asyncio.sleep(0.05)
+        finally:
+            await nc.close()
+
+
+@pytest.fixture
+async def api(e2e: E2E) -> AsyncIterator[Api]:
+    api = Api(e2e)
+    async with api.client() as http:
+        api.http = http
+        yield api
