@@ -7,7 +7,8 @@ one unit, next-bar-open fills, no costs; optional stop / target of the entry fil
 and a tight 0.2 %/0.4 % case that makes stops and targets fire often).
 backtesting.py and vectorbt can only arm stops from the bar after the entry, so they are
 compared with the engine's ``stops_from_next_bar=True``; the hand-written numpy loop does both.
-Writes OUT_DIR/<peer>_<case>.npz (entry/exit bar and price of closed trades) and timings.json.
+Writes OUT_DIR/<peer>_<case>.npy (entry/exit bar and price of closed trades) and timings.json;
+for every OUT_DIR/real-<name>.npz (real NSE bars) also OUT_DIR/real-<name>__<peer>_<case>.npy.
 """
 
 from __future__ import annotations
@@ -142,17 +143,43 @@ def run_backtesting_py(df, stops: tuple[float, float] | None):
     return t[["EntryBar", "ExitBar", "EntryPrice", "ExitPrice"]].to_numpy(dtype=float)
 
 
-def main() -> None:
+def load(path: Path):
     import pandas as pd
 
-    bars_path, out = Path(sys.argv[1]), Path(sys.argv[2])
-    bt_bars = int(sys.argv[sys.argv.index("--bt-bars") + 1]) if "--bt-bars" in sys.argv else 0
-    z = np.load(bars_path)
+    z = np.load(path)
     o, h, lo, c, ts = z["open"], z["high"], z["low"], z["close"], z["ts"]
     df = pd.DataFrame(
         {"Open": o, "High": h, "Low": lo, "Close": c, "Volume": np.ones(len(c))},
         index=pd.to_datetime(ts, utc=True).tz_convert("Asia/Kolkata").tz_localize(None),
     )
+    return o, h, lo, c, df
+
+
+def real_data(out: Path) -> None:
+    """Trade lists (untimed) on the real bars that run.py wrote as real-<name>.npz."""
+    for path in sorted(out.glob("real-*.npz")):
+        o, h, lo, c, df = load(path)
+        for case in ("plain", "stops"):
+            stops = CASES[case]
+            runs = [
+                ("numpy_loop", numpy_loop, (o, h, lo, c, stops, False)),
+                ("numpy_loop_deferred", numpy_loop, (o, h, lo, c, stops, True)),
+                ("vectorbt", run_vectorbt, (df, stops)),
+                ("backtesting_py", run_backtesting_py, (df, stops)),
+            ]
+            for peer, fn, fn_args in runs:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    np.save(out / f"{path.stem}__{peer}_{case}.npy", fn(*fn_args))
+        print(f"  {path.stem}: peer trade lists written", flush=True)
+
+
+def main() -> None:
+    import pandas as pd
+
+    bars_path, out = Path(sys.argv[1]), Path(sys.argv[2])
+    bt_bars = int(sys.argv[sys.argv.index("--bt-bars") + 1]) if "--bt-bars" in sys.argv else 0
+    o, h, lo, c, df = load(bars_path)
     timings: dict[str, float] = {}
 
     def timed(name, fn, *args, repeat=1):
@@ -177,6 +204,7 @@ def main() -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 timed(f"backtesting_py_{case}", run_backtesting_py, df.iloc[:bt_bars], stops)
+    real_data(out)
     import backtesting
     import vectorbt
 

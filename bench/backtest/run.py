@@ -15,28 +15,23 @@ Peers run in bench/backtest/.venv-peers, which this script creates with uv when 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-import btengine
 import numpy as np
 import polars as pl
 from btengine import Settings, run
 from btengine.bars import as_bars
+from compare import check, closed_trades
+from report import N_BARS, SEED, write_results
 
 HERE = Path(__file__).resolve().parent
 PEERS_VENV = HERE / ".venv-peers"
-N_BARS = 1_000_000
-SEED = 20240601
 IST_NS = 19_800 * 10**9
-PRICE_TOLERANCE = 0.0103
 
 
 def make_bars(n: int = N_BARS, seed: int = SEED) -> dict[str, np.ndarray]:
@@ -107,49 +102,6 @@ def timed(fn, repeat: int = 7):
     return min(times), statistics.median(times), result
 
 
-def closed_trades(result) -> np.ndarray:
-    """Return entry bar, exit bar, entry price, exit price of trades not closed by the data's end."""
-    t = result.trades
-    keep = t.reason != 4
-    return np.column_stack(
-        [t.entry_bar[keep], t.exit_bar[keep], t.entry_paise[keep] / 100, t.exit_paise[keep] / 100]
-    )
-
-
-def explain_signal_vs_stop(ours, theirs, bars, reasons) -> str:
-    """Describe differing trades where our signal exit at an open met the peer's in-bar stop."""
-    bad = np.flatnonzero(np.any(np.abs(ours - theirs) > PRICE_TOLERANCE, axis=1))
-    bar = ours[bad, 1].astype(np.int64)
-    same_bars = np.all(ours[bad, :2] == theirs[bad, :2], axis=1)
-    ours_signal_at_open = (reasons[bad] == 0) & np.isclose(ours[bad, 3], bars["open"][bar])
-    peer_inside_bar = (theirs[bad, 3] >= bars["low"][bar]) & (theirs[bad, 3] <= bars["high"][bar])
-    explained = int(np.count_nonzero(same_bars & ours_signal_at_open & peer_inside_bar))
-    return (
-        f"; {explained} of these {len(bad)} are bars where our exit signal filled at the "
-        "open while the peer let a stop/target inside that same bar win (§8: the signal "
-        "at the open comes first)"
-    )
-
-
-def compare(ours: np.ndarray, theirs: np.ndarray, limit: int | None = None) -> str:
-    """Return 'identical (N trades)' or a description of the first difference."""
-    if limit is not None:
-        ours = ours[ours[:, 1] < limit]
-    if ours.shape != theirs.shape:
-        return f"DIFFERENT: {len(ours)} vs {len(theirs)} trades"
-    same_idx = np.array_equal(ours[:, :2].astype(np.int64), theirs[:, :2].astype(np.int64))
-    price_gap = float(np.max(np.abs(ours[:, 2:] - theirs[:, 2:]))) if len(ours) else 0.0
-    # our fills are whole paise and stop/target levels come from the paisa-rounded entry
-    # fill, so a level may sit up to 0.005 × (1 + 4 %) + 0.005 rupees from a float engine's
-    if not same_idx or price_gap > PRICE_TOLERANCE:
-        bad = np.flatnonzero(np.any(np.abs(ours - theirs) > PRICE_TOLERANCE, axis=1))
-        first = ", ".join(
-            f"{ours[i].tolist()} vs {np.round(theirs[i], 4).tolist()}" for i in bad[:2]
-        )
-        return f"DIFFERENT: {len(bad)} of {len(ours)} trades, first at {bad[:1].tolist()}: {first}"
-    return f"identical ({len(ours)} trades, max price gap {price_gap:.4f})"
-
-
 def ensure_peers_venv() -> Path:
     """Create bench/backtest/.venv-peers with backtesting.py and vectorbt when missing."""
     python = PEERS_VENV / "bin" / "python"
@@ -170,23 +122,6 @@ def ensure_peers_venv() -> Path:
             check=True,
         )
     return python
-
-
-def machine() -> dict[str, str]:
-    """Return the machine facts recorded with the results."""
-    model = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    nproc = subprocess.run(["nproc"], check=True, capture_output=True, text=True).stdout.strip()
-    return {
-        "nproc": nproc,
-        "load": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "cpu": model,
-        "python": platform.python_version(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
 
 
 CASES = {
@@ -243,118 +178,91 @@ def main() -> None:
     peers: dict = {}
     checks: list[str] = []
     if "--skip-peers" not in args:
-        python = ensure_peers_venv()
-        with tempfile.TemporaryDirectory() as tmp:
-            np.savez(Path(tmp) / "bars.npz", **bars)
-            subprocess.run(
-                [
-                    str(python),
-                    str(HERE / "peers.py"),
-                    str(Path(tmp) / "bars.npz"),
-                    tmp,
-                    "--bt-bars",
-                    str(bt_bars),
-                ],
-                check=True,
-            )
-            peers = json.loads((Path(tmp) / "timings.json").read_text())
-            pairs = [
-                ("numpy_loop_plain", "plain"),
-                ("numpy_loop_stops", "stops"),
-                ("numpy_loop_stops_deferred", "stops_deferred"),
-                ("vectorbt_plain", "plain"),
-                ("vectorbt_stops", "stops_deferred"),
-                ("backtesting_py_plain", "plain"),
-                ("backtesting_py_stops", "stops_deferred"),
-                ("numpy_loop_tight", "tight"),
-                ("numpy_loop_tight_deferred", "tight_deferred"),
-                ("vectorbt_tight", "tight_deferred"),
-                ("backtesting_py_tight", "tight_deferred"),
-            ]
-            for peer, case in pairs:
-                path = Path(tmp) / f"{peer}.npy"
-                if path.exists():
-                    limit = bt_bars if peer.startswith("backtesting_py") else None
-                    theirs = np.load(path)
-                    verdict = compare(ours[case], theirs, limit)
-                    if verdict.startswith("DIFFERENT:") and len(theirs) == len(ours[case]):
-                        verdict += explain_signal_vs_stop(ours[case], theirs, bars, reasons[case])
-                    checks.append(f"| {peer} | engine ({case}) | {verdict} |")
-                    print("  " + checks[-1], flush=True)
+        peers, checks = run_peers(bars, ours, reasons, bt_bars)
     if "--write" in args:
         write_results(rows, sweep, len(grid), peers, checks, bt_bars)
 
 
-NOTES = """## Notes
+SYNTHETIC_PAIRS = [
+    ("numpy_loop_plain", "plain"),
+    ("numpy_loop_stops", "stops"),
+    ("numpy_loop_stops_deferred", "stops_deferred"),
+    ("vectorbt_plain", "plain"),
+    ("vectorbt_stops", "stops_deferred"),
+    ("backtesting_py_plain", "plain"),
+    ("backtesting_py_stops", "stops_deferred"),
+    ("numpy_loop_tight", "tight"),
+    ("numpy_loop_tight_deferred", "tight_deferred"),
+    ("vectorbt_tight", "tight_deferred"),
+    ("backtesting_py_tight", "tight_deferred"),
+]
+REAL_PAIRS = [
+    ("numpy_loop_plain", "plain"),
+    ("vectorbt_plain", "plain"),
+    ("backtesting_py_plain", "plain"),
+    ("numpy_loop_stops", "stops"),
+    ("numpy_loop_deferred_stops", "stops_deferred"),
+    ("vectorbt_stops", "stops_deferred"),
+    ("backtesting_py_stops", "stops_deferred"),
+]
+REAL_DATA = Path(__file__).resolve().parents[2] / "data" / "ohlc"
+REAL_FILES = ("NSE_EQ-RELIANCE-1d", "IDX-NIFTY50-1m")
 
-- Aligned semantics: long one unit, fills at the next bar's open, no costs, trades still open
-  at the end of the data left out (backtesting.py and vectorbt do not close them). Every
-  peer uses the same exact crossover signals (`peers.py`), so differences are execution.
-- Our fills are whole paise; the bars sit on the 0.05 tick, so entries match exactly and
-  stop/target exits differ from float engines by under half a paisa.
-- backtesting.py and vectorbt arm a stop only after the entry bar, so they are compared with
-  `stops_from_next_bar=True`; the hand-written numpy loop is compared with both modes.
-- vectorbt, tight case: when an exit signal fills at a bar's open and a stop or target lies
-  inside that same bar, vectorbt takes the stop/target; §8 (and backtesting.py, and the numpy
-  loop) exit at the open, which happens first. The row counts those trades; all other trades
-  match. With 2 %/4 % levels the situation does not arise on these bars.
-- vectorbt's first call compiles with numba (the `vectorbt_compile_*` rows); its timed rows
-  are warm. The sweep runs signals + backtest for 10 fast × 10 slow SMA lengths in one process.
-"""
+
+def run_peers(bars, ours, reasons, bt_bars) -> tuple[dict, list[str]]:
+    """Run peers.py in its venv on the same bars; return its timings and the comparisons."""
+    python = ensure_peers_venv()
+    checks: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        np.savez(Path(tmp) / "bars.npz", **bars)
+        real = {}
+        for name in REAL_FILES:
+            if (REAL_DATA / f"{name}.parquet").exists():
+                real[name] = real_bars(REAL_DATA / f"{name}.parquet")
+                np.savez(Path(tmp) / f"real-{name}.npz", **real[name])
+        cmd = [str(python), str(HERE / "peers.py"), str(Path(tmp) / "bars.npz"), tmp]
+        subprocess.run([*cmd, "--bt-bars", str(bt_bars)], check=True)
+        peers = json.loads((Path(tmp) / "timings.json").read_text())
+        for peer, case in SYNTHETIC_PAIRS:
+            limit = bt_bars if peer.startswith("backtesting_py") else None
+            checks.append(
+                check(
+                    Path(tmp) / f"{peer}.npy",
+                    "synthetic",
+                    peer,
+                    case,
+                    ours[case],
+                    reasons[case],
+                    bars,
+                    limit,
+                )
+            )
+        for name, rbars in real.items():
+            for peer, case in REAL_PAIRS:
+                result = backtest(rbars, CASES[case])
+                mine = closed_trades(result)
+                why = result.trades.reason[result.trades.reason != 4]
+                checks.append(
+                    check(
+                        Path(tmp) / f"real-{name}__{peer}.npy",
+                        name,
+                        peer,
+                        case,
+                        mine,
+                        why,
+                        rbars,
+                        None,
+                    )
+                )
+    for line in checks:
+        print("  " + line, flush=True)
+    return peers, checks
 
 
-def write_results(rows, sweep, n_grid, peers, checks, bt_bars) -> None:
-    m = machine()
-    versions = peers.pop("versions", {})
-    lines = [
-        "# Backtest benchmark results",
-        "",
-        "Recorded by `bench/backtest/run.py --write` (see its docstring for the strategy, bars",
-        "and semantics). Times are wall-clock seconds of the whole backtest: signals (exact",
-        "integer SMA crossover on the 0.05 tick, numpy) → trades with stop/target → costs →",
-        "metrics (`btengine.run`); engine rows are best and median of 7 runs, peers best of",
-        "3-5 (backtesting.py: one run) over the same span: signals + backtest + stats.",
-        "",
-        f"- Date: {m['date']}",
-        f"- Machine: {m['nproc']} CPUs (`nproc`), {m['cpu']}; load average when written "
-        + f"{m['load']} (other work shares this machine, so timings are noisy)",
-        f"- Engine: python {m['python']}, numpy {np.__version__}, polars {pl.__version__}, "
-        + f"{btengine.__name__} from libs/backtesting (at-backtesting)",
-        f"- Peers: {', '.join(f'{k} {v}' for k, v in versions.items())}",
-        f"- Bars: {N_BARS:,} one-minute bars, seed {SEED}; backtesting.py on the first {bt_bars:,}",
-        "",
-        "Cases: `plain` no stops; `stops` 2 % stop / 4 % target armed on the entry bar (§8",
-        "default); `*_deferred` armed from the next bar (`stops_from_next_bar`, how",
-        "backtesting.py and vectorbt work); `tight` 0.2 %/0.4 % so that stops fire often;",
-        "`stops_costs_intraday` 100 shares, intraday product (15:15 square-off) with Dhan",
-        "brokerage and statutory charges.",
-        "",
-        "| run | best s | median s | trades | stop / target / square-off exits |",
-        "|---|---|---|---|---|",
-        *[f"| {r[0]} | {r[1]:.3f} | {r[2]:.3f} | {r[3]} | {r[4]} |" for r in rows],
-        f"| engine sweep, {n_grid} (fast, slow) combos with 2 %/4 % stops | {sweep:.2f} | | | |",
-        "",
-        "| peer | best s | note |",
-        "|---|---|---|",
-    ]
-    for name, secs in peers.items():
-        note = (
-            "first call (numba compilation) on 2,000 bars; not in the timed rows"
-            if ("compile" in name)
-            else ""
-        )
-        lines.append(f"| {name} | {secs:.3f} | {note} |")
-    lines += [
-        "",
-        "## Trade lists (closed trades: entry/exit bar and price)",
-        "",
-        "| peer | engine case | result |",
-        "|---|---|---|",
-        *checks,
-        "",
-        NOTES,
-    ]
-    (HERE / "RESULTS.md").write_text("\n".join(lines))
+def real_bars(path: Path) -> dict[str, np.ndarray]:
+    """Return bars of a data/ohlc Parquet file as plain arrays (ts epoch-ns UTC)."""
+    b = as_bars(pl.read_parquet(path))
+    return {k: getattr(b, k) for k in ("ts", "open", "high", "low", "close", "volume")}
 
 
 if __name__ == "__main__":
