@@ -81,7 +81,7 @@ def price_paths(draw):
                          "low": low, "close": close, "volume": np.array(volume, dtype=np.int64)})
 
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

@@ -66,8 +66,45 @@ def _vwap() -> pl.Expr:
     return fields.map_batches(_vwap_kernel, return_dtype=_F64)
 
 
+def _divide_kernel(s: pl.Series) -> pl.Series:
+    a, b = (s.struct.field(f).cast(_F64).to_numpy() for f in ("a", "b"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(b != 0.0, a / b, np.nan)
+    return pl.Series(q, dtype=_F64, nan_to_null=True)
+
+
+def _divide(a: pl.Expr, b: pl.Expr, left: Expr, right: Expr) -> pl.Expr:
+    """Divide exactly; x/0 has no value.
+
+    polars may turn a division by a scalar into a multiplication by its reciprocal, which is
+    not the IEEE quotient the incremental evaluator computes, so the division runs in numpy.
+    """
+    if _is_constant(left) and _is_constant(right):
+        x, y = _fold(left), _fold(right)
+        return pl.lit(None if x is None or y is None or y == 0.0 else x / y, dtype=_F64)
+    return pl.struct(a.alias("a"), b.alias("b")).map_batches(_divide_kernel, return_dtype=_F64)
+
+
+def _fold(node: Expr) -> float | None:
+    """Evaluate a constant number expression with Python floats (as the incremental side does)."""
+    match node:
+        case Num(value):
+            return float(value)
+        case Neg(expr):
+            v = _fold(expr)
+            return None if v is None else -v
+        case Arith(op, left, right):
+            x, y = _fold(left), _fold(right)
+            if x is None or y is None:
+                return None
+            if op == "/":
+                return None if y == 0.0 else x / y
+            return x + y if op == "+" else x - y if op == "-" else x * y
+    raise TypeError(f"not a constant number: {node!r}")
+
+
 def _is_constant(node: Expr) -> bool:
-    return not any(isinstance(n, (Series, TimeOfDay, Indicator)) for n in walk(node))
+    return not any(isinstance(n, (Series, TimeOfDay, Indicator, Prev)) for n in walk(node))
 
 
 def _shift(expr: pl.Expr, n: int, node: Expr) -> pl.Expr:
@@ -163,7 +200,7 @@ class _Compiler:
                     return a - b
                 if op == "*":
                     return a * b
-                return pl.when(b != 0.0).then(a / b)  # x/0 has no value
+                return _divide(a, b, left, right)
             case Compare(op, left, right):
                 a, b = self.expr(left), self.expr(right)
                 return {">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b,
