@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from strategy import RuleStateError, parse
 from strategy.incremental import Evaluator
 
@@ -27,12 +26,42 @@ def make_bars(closes, start=datetime(2024, 3, 1, 9, 15, tzinfo=IST)):
     out = []
     prev = closes[0]
     for i, c in enumerate(closes):
-        out.append(Bar(start + timedelta(minutes=5 * i), prev, max(prev, c) + 0.5, min(prev, c) - 0.5, c, 100 + i))
+        out.append(
+            Bar(
+                start + timedelta(minutes=5 * i),
+                prev,
+                max(prev, c) + 0.5,
+                min(prev, c) - 0.5,
+                c,
+                100 + i,
+            )
+        )
         prev = c
     return out
 
 
-CLOSES = [100, 101, 103, 102, 99, 98, 97, 99, 102, 104, 105, 103, 101, 100, 102, 106, 108, 107, 105, 104] * 3
+CLOSES = [
+    100,
+    101,
+    103,
+    102,
+    99,
+    98,
+    97,
+    99,
+    102,
+    104,
+    105,
+    103,
+    101,
+    100,
+    102,
+    106,
+    108,
+    107,
+    105,
+    104,
+] * 3
 
 
 def test_signals_from_objects_and_dicts_agree():
@@ -53,14 +82,22 @@ def test_values_explain_the_decision():
     assert v["sma(close,3)"] == 12.0
     assert v["close"] == 13.0
     assert v["close > sma(close,3)"] is True
-    assert set(v) == {"close", "sma(close,3)", "close > sma(close,3)", "rsi(close,2)",
-                      "rsi(close,2) < 90", "close > sma(close,3) and rsi(close,2) < 90"}
+    assert set(v) == {
+        "close",
+        "sma(close,3)",
+        "close > sma(close,3)",
+        "rsi(close,2)",
+        "rsi(close,2) < 90",
+        "close > sma(close,3) and rsi(close,2) < 90",
+    }
     assert fired == (v["rsi(close,2)"] < 90)
 
 
 def test_snapshot_restore_resumes_exactly():
-    rule = parse("ema(close, 5) crosses above sma(close, 8) or rsi(4) > 70 and close > vwap "
-                 "or macd_hist(close, 3, 6, 2) > 0 and atr(3) > 1 and prev(close, 2) < close")
+    rule = parse(
+        "ema(close, 5) crosses above sma(close, 8) or rsi(4) > 70 and close > vwap "
+        "or macd_hist(close, 3, 6, 2) > 0 and atr(3) > 1 and prev(close, 2) < close"
+    )
     bars = make_bars(CLOSES)
     straight = Evaluator(rule).replay(bars)
     first = Evaluator(rule)
@@ -83,12 +120,14 @@ def test_restore_refuses_another_rules_snapshot():
 
 def test_rebuild_by_replaying_warm_up_bars():
     # window indicators depend only on their window: replaying `lookback` bars is enough
-    rule = parse("close > highest(high, 5) or close < lowest(low, 5) or wma(close, 4) > sma(close, 6)")
+    rule = parse(
+        "close > highest(high, 5) or close < lowest(low, 5) or wma(close, 4) > sma(close, 6)"
+    )
     bars = make_bars(CLOSES)
     full = Evaluator(rule).replay(bars)
     start = 30
     ev = Evaluator(rule)
-    ev.replay(bars[start - rule.lookback:start])
+    ev.replay(bars[start - rule.lookback : start])
     assert ev.replay(bars[start:]) == full[start:]
 
 

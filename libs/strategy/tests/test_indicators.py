@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
-
 from strategy import parse
 from strategy.vectorized import values
 
@@ -19,14 +18,16 @@ DATA = Path(__file__).parents[3] / "data" / "ohlc"
 def frame(close, high=None, low=None, volume=None, step=timedelta(days=1), start=None):
     n = len(close)
     start = start or datetime(2024, 1, 1, 9, 15, tzinfo=IST)
-    return pl.DataFrame({
-        "ts": [start + i * step for i in range(n)],
-        "open": [float(c) for c in close],
-        "high": [float(h) for h in (high or close)],
-        "low": [float(lo) for lo in (low or close)],
-        "close": [float(c) for c in close],
-        "volume": [int(v) for v in (volume or [1] * n)],
-    }).with_columns(pl.col("ts").dt.cast_time_unit("us"))
+    return pl.DataFrame(
+        {
+            "ts": [start + i * step for i in range(n)],
+            "open": [float(c) for c in close],
+            "high": [float(h) for h in (high or close)],
+            "low": [float(lo) for lo in (low or close)],
+            "close": [float(c) for c in close],
+            "volume": [int(v) for v in (volume or [1] * n)],
+        }
+    ).with_columns(pl.col("ts").dt.cast_time_unit("us"))
 
 
 def series(expr_text, df):
@@ -38,13 +39,15 @@ def series(expr_text, df):
 
 def _key(rule):
     from strategy.ast import to_text
+
     return to_text(rule.expr.left)
 
 
 # ---- independent references: textbook formulas, plain Python loops -------------------------
 
+
 def ref_sma(x, n):
-    return [None if i < n - 1 else sum(x[i - n + 1:i + 1]) / n for i in range(len(x))]
+    return [None if i < n - 1 else sum(x[i - n + 1 : i + 1]) / n for i in range(len(x))]
 
 
 def ref_ema(x, n):
@@ -66,8 +69,10 @@ def ref_ema(x, n):
 
 def ref_wma(x, n):
     w = n * (n + 1) / 2
-    return [None if i < n - 1 else sum((k + 1) * x[i - n + 1 + k] for k in range(n)) / w
-            for i in range(len(x))]
+    return [
+        None if i < n - 1 else sum((k + 1) * x[i - n + 1 + k] for k in range(n)) / w
+        for i in range(len(x))
+    ]
 
 
 def ref_rsi(x, n):
@@ -86,21 +91,26 @@ def ref_rsi(x, n):
 
 
 def ref_macd(x, fast, slow, sig):
-    line = [None if a is None or b is None else a - b for a, b in zip(ref_ema(x, fast), ref_ema(x, slow))]
+    line = [
+        None if a is None or b is None else a - b
+        for a, b in zip(ref_ema(x, fast), ref_ema(x, slow))
+    ]
     signal = ref_ema(line, sig)
     hist = [None if a is None or b is None else a - b for a, b in zip(line, signal)]
     return line, signal, hist
 
 
 def ref_stdev(x, n):
-    return [None if i < n - 1 else statistics.pstdev(x[i - n + 1:i + 1]) for i in range(len(x))]
+    return [None if i < n - 1 else statistics.pstdev(x[i - n + 1 : i + 1]) for i in range(len(x))]
 
 
 def ref_atr(h, lo, c, n):
     out, atr = [None] * len(c), None
-    trs = [None] + [max(h[i] - lo[i], abs(h[i] - c[i - 1]), abs(lo[i] - c[i - 1])) for i in range(1, len(c))]
+    trs = [None] + [
+        max(h[i] - lo[i], abs(h[i] - c[i - 1]), abs(lo[i] - c[i - 1])) for i in range(1, len(c))
+    ]
     for i in range(n, len(c)):
-        atr = sum(trs[1:n + 1]) / n if atr is None else (atr * (n - 1) + trs[i]) / n
+        atr = sum(trs[1 : n + 1]) / n if atr is None else (atr * (n - 1) + trs[i]) / n
         out[i] = atr
     return out
 
@@ -119,8 +129,8 @@ def ref_vwap(ts, h, lo, c, v):
 
 def ref_extreme(x, n, fn, include_current=True):
     if include_current:
-        return [None if i < n - 1 else fn(x[i - n + 1:i + 1]) for i in range(len(x))]
-    return [None if i < n else fn(x[i - n:i]) for i in range(len(x))]
+        return [None if i < n - 1 else fn(x[i - n + 1 : i + 1]) for i in range(len(x))]
+    return [None if i < n else fn(x[i - n : i]) for i in range(len(x))]
 
 
 def assert_close(actual, expected, rel=1e-9):
@@ -129,10 +139,13 @@ def assert_close(actual, expected, rel=1e-9):
         if e is None:
             assert a is None, f"bar {i}: expected no value, got {a}"
         else:
-            assert a is not None and math.isclose(a, e, rel_tol=rel, abs_tol=1e-9), f"bar {i}: {a} != {e}"
+            assert a is not None and math.isclose(a, e, rel_tol=rel, abs_tol=1e-9), (
+                f"bar {i}: {a} != {e}"
+            )
 
 
 # ---- against the references on real data ----------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def daily():
@@ -145,7 +158,9 @@ def minute():
 
 
 def _cols(df):
-    return tuple(df.get_column(c).cast(pl.Float64).to_list() for c in ("high", "low", "close", "volume"))
+    return tuple(
+        df.get_column(c).cast(pl.Float64).to_list() for c in ("high", "low", "close", "volume")
+    )
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 14, 20, 50])
@@ -154,8 +169,10 @@ def test_window_indicators_match_references(daily, n):
     assert_close(series(f"sma(close, {n})", daily), ref_sma(c, n))
     assert_close(series(f"wma(close, {n})", daily), ref_wma(c, n))
     assert_close(series(f"stdev(close, {n})", daily), ref_stdev(c, n), rel=1e-7)
-    assert_close(series(f"roc(close, {n})", daily),
-                 [None if i < n else 100 * (c[i] / c[i - n] - 1) for i in range(len(c))])
+    assert_close(
+        series(f"roc(close, {n})", daily),
+        [None if i < n else 100 * (c[i] / c[i - n] - 1) for i in range(len(c))],
+    )
     assert_close(series(f"highest(high, {n})", daily), ref_extreme(h, n, max))
     assert_close(series(f"lowest(low, {n})", daily), ref_extreme(lo, n, min))
     assert_close(series(f"high({n})", daily), ref_extreme(h, n, max, include_current=False))
@@ -178,9 +195,13 @@ def test_macd_and_bollinger_match_references(daily):
     assert_close(series("macd_hist", daily), hist, rel=1e-7)
     mid, sd = ref_sma(c, 20), ref_stdev(c, 20)
     assert_close(series("bb_middle", daily), mid)
-    assert_close(series("bb_upper(close, 20, 2.5)", daily),
-                 [None if m is None else m + 2.5 * s for m, s in zip(mid, sd)])
-    assert_close(series("bb_lower", daily), [None if m is None else m - 2 * s for m, s in zip(mid, sd)])
+    assert_close(
+        series("bb_upper(close, 20, 2.5)", daily),
+        [None if m is None else m + 2.5 * s for m, s in zip(mid, sd)],
+    )
+    assert_close(
+        series("bb_lower", daily), [None if m is None else m - 2 * s for m, s in zip(mid, sd)]
+    )
 
 
 def test_vwap_resets_each_ist_session(minute):
@@ -206,11 +227,62 @@ def test_indicator_of_an_expression(daily):
 # ---- hand-computed textbook numbers ----------------------------------------------------------
 
 # Wilder's RSI worked example (StockCharts "Relative Strength Index" ChartSchool sheet, 14 days).
-RSI_CLOSES = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.10, 45.42, 45.84, 46.08, 45.89, 46.03,
-              45.61, 46.28, 46.28, 46.00, 46.03, 46.41, 46.22, 45.64, 46.21, 46.25, 45.71, 46.45,
-              45.78, 45.35, 44.03, 44.18, 44.22, 44.57, 43.42, 42.66, 43.13]
-RSI_EXPECTED = [70.53, 66.32, 66.55, 69.41, 66.36, 57.97, 62.93, 63.26, 56.06, 62.38, 54.71,
-                50.42, 39.99, 41.46, 41.87, 45.46, 37.30, 33.08, 37.77]
+RSI_CLOSES = [
+    44.34,
+    44.09,
+    44.15,
+    43.61,
+    44.33,
+    44.83,
+    45.10,
+    45.42,
+    45.84,
+    46.08,
+    45.89,
+    46.03,
+    45.61,
+    46.28,
+    46.28,
+    46.00,
+    46.03,
+    46.41,
+    46.22,
+    45.64,
+    46.21,
+    46.25,
+    45.71,
+    46.45,
+    45.78,
+    45.35,
+    44.03,
+    44.18,
+    44.22,
+    44.57,
+    43.42,
+    42.66,
+    43.13,
+]
+RSI_EXPECTED = [
+    70.53,
+    66.32,
+    66.55,
+    69.41,
+    66.36,
+    57.97,
+    62.93,
+    63.26,
+    56.06,
+    62.38,
+    54.71,
+    50.42,
+    39.99,
+    41.46,
+    41.87,
+    45.46,
+    37.30,
+    33.08,
+    37.77,
+]
 
 
 def test_rsi_wilder_textbook_example():
@@ -250,8 +322,17 @@ def test_atr_hand_computed():
 
 def test_vwap_hand_computed_across_two_days():
     start = datetime(2024, 1, 1, 15, 28, tzinfo=IST)
-    df = frame([10, 20, 30], high=[10, 20, 30], low=[10, 20, 30], volume=[1, 3, 2],
-               step=timedelta(minutes=1), start=start)
-    df = df.with_columns(pl.Series("ts", [start, start + timedelta(minutes=1),
-                                          datetime(2024, 1, 2, 9, 15, tzinfo=IST)]).dt.cast_time_unit("us"))
+    df = frame(
+        [10, 20, 30],
+        high=[10, 20, 30],
+        low=[10, 20, 30],
+        volume=[1, 3, 2],
+        step=timedelta(minutes=1),
+        start=start,
+    )
+    df = df.with_columns(
+        pl.Series(
+            "ts", [start, start + timedelta(minutes=1), datetime(2024, 1, 2, 9, 15, tzinfo=IST)]
+        ).dt.cast_time_unit("us")
+    )
     assert series("vwap", df) == [10.0, 17.5, 30.0]

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from strategy import parse
 from strategy.ast import Arith, Compare, Cross, Indicator, Logic, Neg, Not, Prev, walk
 from strategy.catalog import INDICATORS
@@ -50,7 +49,19 @@ def test_catalogue_covers_every_operator_and_indicator():
     nodes = [n for text in CATALOGUE for n in walk(parse(text).expr)]
     assert {n.name for n in nodes if isinstance(n, Indicator)} >= {*INDICATORS, "high", "low"}
     assert {n.op for n in nodes if isinstance(n, (Arith, Compare, Logic))} == {
-        "+", "-", "*", "/", ">", ">=", "<", "<=", "==", "!=", "and", "or"}
+        "+",
+        "-",
+        "*",
+        "/",
+        ">",
+        ">=",
+        "<",
+        "<=",
+        "==",
+        "!=",
+        "and",
+        "or",
+    }
     assert {n.direction for n in nodes if isinstance(n, Cross)} == {"above", "below"}
     for kind in (Neg, Not, Prev):
         assert any(isinstance(n, kind) for n in nodes)
@@ -77,7 +88,8 @@ def test_incremental_equals_vectorized(bars, text):
         got = ev.values()
         for name, col in columns.items():
             assert got[name] == col[i] or (got[name] is None and col[i] is None), (
-                f"{name} at bar {i} ({row['ts']}): incremental {got[name]!r} vs vectorized {col[i]!r}")
+                f"{name} at bar {i} ({row['ts']}): incremental {got[name]!r} vs vectorized {col[i]!r}"
+            )
 
 
 def test_headline_rule_on_a_whole_1m_file():

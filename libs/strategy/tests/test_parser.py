@@ -3,7 +3,6 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from strategy import RuleSyntaxError, parse, to_text, validate
 from strategy.ast import Cross, Indicator, Logic, Not, Series
 
@@ -23,12 +22,16 @@ from strategy.ast import Cross, Indicator, Logic, Not, Series
         ("(1 + 2) * 3 > 4 - (5 - 6)", "(1 + 2) * 3 > 4 - (5 - 6)"),
         ("-close * 2 < -(open - 1)", "-close * 2 < -(open - 1)"),
         ("SMA(Close, 5) > Open", "sma(close,5) > open"),
-        ("not close > open and volume > 0 or time >= 09:30",
-         "not close > open and volume > 0 or time >= 09:30"),
+        (
+            "not close > open and volume > 0 or time >= 09:30",
+            "not close > open and volume > 0 or time >= 09:30",
+        ),
         ("close > open and (volume > 0 or open > 1)", "close > open and (volume > 0 or open > 1)"),
         ("prev(close, 1) < close", "prev(close,1) < close"),
-        ("prev(close > open, 2) and low < lowest(low, 3)",
-         "prev(close > open,2) and low < lowest(low,3)"),
+        (
+            "prev(close > open, 2) and low < lowest(low, 3)",
+            "prev(close > open,2) and low < lowest(low,3)",
+        ),
         ("ema(rsi(7), 5) > 50", "ema(rsi(close,7),5) > 50"),
     ],
 )
@@ -49,7 +52,9 @@ def test_precedence_builds_the_expected_tree():
 
 
 def test_multi_line_rule_with_comments():
-    rule = parse("# entry\nsma(close, 10) crosses above sma(close, 30)  # trend\n  and time >= 09:30\n")
+    rule = parse(
+        "# entry\nsma(close, 10) crosses above sma(close, 30)  # trend\n  and time >= 09:30\n"
+    )
     assert to_text(rule.expr) == "sma(close,10) crosses above sma(close,30) and time >= 09:30"
 
 
@@ -98,38 +103,122 @@ def _only_error(text):
         ("close > sma(close)", 1, 9, 19, "sma needs a period, e.g. sma(close, 20)"),
         ("close > sma(close, 0)", 1, 20, 21, "period must be a positive integer, got 0"),
         ("close > sma(close, 2.5)", 1, 20, 23, "period must be a positive integer, got 2.5"),
-        ("close > sma(close, open)", 1, 20, 24, "period must be a positive integer literal such as 20"),
+        (
+            "close > sma(close, open)",
+            1,
+            20,
+            24,
+            "period must be a positive integer literal such as 20",
+        ),
         ("close > sma(close, 5, 6)", 1, 23, 24, "too many arguments for sma"),
         ("close > sma", 1, 9, 12, "sma needs arguments, e.g. sma(close, 20)"),
-        ("close > atr(close, 14)", 1, 13, 18, "atr takes no source series (it uses high, low and close)"),
-        ("close > sma(close > open, 5)", 1, 13, 25, "the source of sma must be a number series, got a condition"),
-        ("sma(-5, 3) > 1", 1, 5, 7, "the source of sma must use the bars (a series such as close), got a constant"),
-        ("close(5) > 1", 1, 1, 6, "'close' takes no arguments (for an earlier value use prev(close, n))"),
+        (
+            "close > atr(close, 14)",
+            1,
+            13,
+            18,
+            "atr takes no source series (it uses high, low and close)",
+        ),
+        (
+            "close > sma(close > open, 5)",
+            1,
+            13,
+            25,
+            "the source of sma must be a number series, got a condition",
+        ),
+        (
+            "sma(-5, 3) > 1",
+            1,
+            5,
+            7,
+            "the source of sma must use the bars (a series such as close), got a constant",
+        ),
+        (
+            "close(5) > 1",
+            1,
+            1,
+            6,
+            "'close' takes no arguments (for an earlier value use prev(close, n))",
+        ),
         ("prev(close) > 1", 1, 1, 12, "prev takes 2 arguments (value, bars back), got 1"),
-        ("prev(close, -1) > 1", 1, 13, 15, "bars back must be a positive integer literal such as 20"),
-        ("macd(close, 26, 12) > 0", 1, 1, 20, "macd: the fast period (26) must be shorter than the slow period (12)"),
+        (
+            "prev(close, -1) > 1",
+            1,
+            13,
+            15,
+            "bars back must be a positive integer literal such as 20",
+        ),
+        (
+            "macd(close, 26, 12) > 0",
+            1,
+            1,
+            20,
+            "macd: the fast period (26) must be shorter than the slow period (12)",
+        ),
         # type errors
         ("close > 5 and 3", 1, 15, 16, "expected a condition after 'and', got a number"),
-        ("(close > 1) + 2 > 0", 1, 1, 12, "'+' needs numbers on both sides, got a condition on the left"),
-        ("close > (open > 1)", 1, 9, 19, "'>' needs numbers on both sides, got a condition on the right"),
+        (
+            "(close > 1) + 2 > 0",
+            1,
+            1,
+            12,
+            "'+' needs numbers on both sides, got a condition on the left",
+        ),
+        (
+            "close > (open > 1)",
+            1,
+            9,
+            19,
+            "'>' needs numbers on both sides, got a condition on the right",
+        ),
         ("not close", 1, 5, 10, "expected a condition after 'not', got a number"),
         ("-(close > 1)", 1, 2, 13, "unary '-' needs a number, got a condition"),
-        ("time > 5", 1, 8, 9, "time can only be compared with a time of day such as 09:30, got a number"),
+        (
+            "time > 5",
+            1,
+            8,
+            9,
+            "time can only be compared with a time of day such as 09:30, got a number",
+        ),
         ("time + 1 > 2", 1, 1, 5, "'+' needs numbers on both sides, got a time of day on the left"),
-        ("close crosses above (open > 1)", 1, 21, 31, "'crosses above' needs numbers on both sides"),
+        (
+            "close crosses above (open > 1)",
+            1,
+            21,
+            31,
+            "'crosses above' needs numbers on both sides",
+        ),
         ("close + 1", 1, 1, 10, "a rule must be a condition (true or false), got a number"),
         ("time >= 25:00", 1, 9, 14, "invalid time of day '25:00'"),
         # syntax
         ("", 1, 1, 2, "empty rule"),
         ("close >", 1, 8, 9, "expected a number, series, indicator or '(', got end of rule"),
-        ("close > open close", 1, 14, 19, "expected an operator or end of rule, got 'close'; did you forget 'and' or 'or'?"),
-        ("(close > 1", 1, 11, 12, "expected ')' to close the '(' at line 1, col 1, got end of rule"),
+        (
+            "close > open close",
+            1,
+            14,
+            19,
+            "expected an operator or end of rule, got 'close'; did you forget 'and' or 'or'?",
+        ),
+        (
+            "(close > 1",
+            1,
+            11,
+            12,
+            "expected ')' to close the '(' at line 1, col 1, got end of rule",
+        ),
         ("close > 1)", 1, 10, 11, "unmatched ')'"),
         ("close = 1", 1, 7, 8, "expected '==' to compare for equality, got '='"),
         ("close > 1 && open > 1", 1, 11, 12, "unexpected '&'; write 'and'"),
         ("close $ 1", 1, 7, 8, "unexpected character '$'"),
         ("1 < close < 2", 1, 11, 12, "comparisons cannot be chained; join them with 'and'"),
-        ("close crosses open", 1, 15, 19, "expected 'above' or 'below' after 'crosses', got 'open'"),
+        (
+            "close crosses open",
+            1,
+            15,
+            19,
+            "expected 'above' or 'below' after 'crosses', got 'open'",
+        ),
         ("close > sma(close 5)", 1, 19, 20, "expected ',' or ')' in the arguments of sma, got '5'"),
         ("and close > 1", 1, 1, 4, "expected a value before 'and'"),
         ("time > 9:3", 1, 8, 11, "expected a time of day as HH:MM"),
@@ -146,8 +235,12 @@ def test_error_positions_and_messages(text, line, col, end_col, message):
 def test_error_format_matches_the_editor_contract():
     err = _only_error("close > 0 and sma(close, 5) > smaa(20)")
     assert str(err) == "line 1, col 31: unknown indicator 'smaa' (did you mean 'sma'?)"
-    assert err.to_dict() == {"line": 1, "col": 31, "endCol": 35,
-                             "message": "unknown indicator 'smaa' (did you mean 'sma'?)"}
+    assert err.to_dict() == {
+        "line": 1,
+        "col": 31,
+        "endCol": 35,
+        "message": "unknown indicator 'smaa' (did you mean 'sma'?)",
+    }
 
 
 def test_errors_on_later_lines_have_their_own_line_and_column():

@@ -11,7 +11,6 @@ import numpy as np
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from strategy import parse
 from strategy.incremental import Evaluator
 from strategy.vectorized import evaluate, values
@@ -36,31 +35,67 @@ def _indicators(src):
     return st.one_of(
         st.builds(lambda f, s, n: f"{f}({s}, {n})", one, src, PERIOD),
         st.builds(lambda f, n: f"{f}({n})", one, PERIOD),  # default source: close
-        st.builds(lambda f, s, a, b, c: f"{f}({s}, {a}, {a + b}, {c})", macd, src,
-                  st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
-        st.builds(lambda f, s, n, k: f"{f}({s}, {n}, {k})", bb, src, PERIOD, st.sampled_from(["1", "2", "0.5"])),
+        st.builds(
+            lambda f, s, a, b, c: f"{f}({s}, {a}, {a + b}, {c})",
+            macd,
+            src,
+            st.integers(1, 3),
+            st.integers(1, 3),
+            st.integers(1, 3),
+        ),
+        st.builds(
+            lambda f, s, n, k: f"{f}({s}, {n}, {k})",
+            bb,
+            src,
+            PERIOD,
+            st.sampled_from(["1", "2", "0.5"]),
+        ),
         st.builds(lambda n: f"atr({n})", PERIOD),
         st.just("vwap"),
         st.builds(lambda f, n: f"{f}({n})", st.sampled_from(["high", "low"]), PERIOD),
     )
 
 
-numeric = st.deferred(lambda: st.one_of(
-    SERIES, _number(), _indicators(_sources(numeric)),
-    st.builds(lambda a, op, b: f"({a} {op} {b})", numeric, st.sampled_from("+-*/"), numeric),
-    numeric.map(lambda e: f"-({e})"),
-    st.builds(lambda e, n: f"prev({e}, {n})", numeric, PERIOD),
-))
+numeric = st.deferred(
+    lambda: st.one_of(
+        SERIES,
+        _number(),
+        _indicators(_sources(numeric)),
+        st.builds(lambda a, op, b: f"({a} {op} {b})", numeric, st.sampled_from("+-*/"), numeric),
+        numeric.map(lambda e: f"-({e})"),
+        st.builds(lambda e, n: f"prev({e}, {n})", numeric, PERIOD),
+    )
+)
 
-condition = st.deferred(lambda: st.one_of(
-    st.builds(lambda a, op, b: f"{a} {op} {b}", numeric, st.sampled_from([">", ">=", "<", "<=", "==", "!="]), numeric),
-    st.builds(lambda a, d, b: f"{a} crosses {d} {b}", numeric, st.sampled_from(["above", "below"]), numeric),
-    st.builds(lambda op, t: f"time {op} {t}", st.sampled_from([">=", "<", "==", "!="]),
-              st.sampled_from(["09:15", "09:40", "10:05", "15:00"])),
-    st.builds(lambda a, op, b: f"({a}) {op} ({b})", condition, st.sampled_from(["and", "or"]), condition),
-    condition.map(lambda c: f"not ({c})"),
-    st.builds(lambda c, n: f"prev({c}, {n})", condition, PERIOD),
-))
+condition = st.deferred(
+    lambda: st.one_of(
+        st.builds(
+            lambda a, op, b: f"{a} {op} {b}",
+            numeric,
+            st.sampled_from([">", ">=", "<", "<=", "==", "!="]),
+            numeric,
+        ),
+        st.builds(
+            lambda a, d, b: f"{a} crosses {d} {b}",
+            numeric,
+            st.sampled_from(["above", "below"]),
+            numeric,
+        ),
+        st.builds(
+            lambda op, t: f"time {op} {t}",
+            st.sampled_from([">=", "<", "==", "!="]),
+            st.sampled_from(["09:15", "09:40", "10:05", "15:00"]),
+        ),
+        st.builds(
+            lambda a, op, b: f"({a}) {op} ({b})",
+            condition,
+            st.sampled_from(["and", "or"]),
+            condition,
+        ),
+        condition.map(lambda c: f"not ({c})"),
+        st.builds(lambda c, n: f"prev({c}, {n})", condition, PERIOD),
+    )
+)
 
 
 @st.composite
@@ -77,11 +112,21 @@ def price_paths(draw):
     start = datetime(2024, 5, 2, 9, 15, tzinfo=IST)
     # 12 bars of 5 minutes a day, so sessions (VWAP) and time filters both change
     ts = [start + timedelta(days=i // 12, minutes=5 * (i % 12)) for i in range(n)]
-    return pl.DataFrame({"ts": pl.Series(ts).dt.cast_time_unit("us"), "open": open_, "high": high,
-                         "low": low, "close": close, "volume": np.array(volume, dtype=np.int64)})
+    return pl.DataFrame(
+        {
+            "ts": pl.Series(ts).dt.cast_time_unit("us"),
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": np.array(volume, dtype=np.int64),
+        }
+    )
 
 
-SETTINGS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @SETTINGS
@@ -106,4 +151,10 @@ def test_incremental_matches_vectorized_exactly(text, df):
         got = ev.values()
         for name in expected.columns:
             want = expected[name][i]
-            assert got[name] == want or (want is None and got[name] is None), (text, name, i, got[name], want)
+            assert got[name] == want or (want is None and got[name] is None), (
+                text,
+                name,
+                i,
+                got[name],
+                want,
+            )

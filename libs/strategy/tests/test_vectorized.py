@@ -1,39 +1,71 @@
 """Vectorized evaluator semantics: crosses, warm-up, nulls, time filters in IST, speed."""
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
 import pytest
-
 from strategy import parse
 from strategy.vectorized import evaluate, signals, values
 
 IST = ZoneInfo("Asia/Kolkata")
 
 
-def bars(close, start=datetime(2024, 1, 1, 9, 15, tzinfo=IST), step=timedelta(minutes=1), tz="Asia/Kolkata"):
+def bars(
+    close,
+    start=datetime(2024, 1, 1, 9, 15, tzinfo=IST),
+    step=timedelta(minutes=1),
+    tz="Asia/Kolkata",
+):
     n = len(close)
     c = np.asarray(close, dtype=float)
     ts = pl.Series("ts", [start + i * step for i in range(n)]).dt.cast_time_unit("us")
-    return pl.DataFrame({"ts": ts.dt.convert_time_zone(tz), "open": c, "high": c + 1, "low": c - 1,
-                         "close": c, "volume": np.full(n, 10, dtype=np.int64)})
+    return pl.DataFrame(
+        {
+            "ts": ts.dt.convert_time_zone(tz),
+            "open": c,
+            "high": c + 1,
+            "low": c - 1,
+            "close": c,
+            "volume": np.full(n, 10, dtype=np.int64),
+        }
+    )
 
 
 def test_crosses_above_and_below_follow_the_definition():
     df = bars([1, 3, 3, 1, 2, 4])
     # a = close, b = 2.5 constant: above when close[t] > 2.5 and close[t-1] <= 2.5
-    assert evaluate(parse("close crosses above 2.5"), df).to_list() == [False, True, False, False, False, True]
-    assert evaluate(parse("close crosses below 2.5"), df).to_list() == [False, False, False, True, False, False]
+    assert evaluate(parse("close crosses above 2.5"), df).to_list() == [
+        False,
+        True,
+        False,
+        False,
+        False,
+        True,
+    ]
+    assert evaluate(parse("close crosses below 2.5"), df).to_list() == [
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
     # touching then rising counts: t-1 equal is "<="
     assert evaluate(parse("close crosses above 3"), bars([3, 4])).to_list() == [False, True]
 
 
 def test_warm_up_is_false_even_under_not():
     df = bars([5, 4, 3, 2, 1])
-    assert evaluate(parse("not (close > sma(close, 3))"), df).to_list() == [False, False, True, True, True]
+    assert evaluate(parse("not (close > sma(close, 3))"), df).to_list() == [
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
     # Kleene logic: a false side decides `and` during warm-up, a true side decides `or`
     assert evaluate(parse("close > sma(close, 3) or close > 0"), df).to_list() == [True] * 5
     assert evaluate(parse("close > sma(close, 3) and close < 0"), df).to_list() == [False] * 5
@@ -42,18 +74,32 @@ def test_warm_up_is_false_even_under_not():
 def test_division_by_zero_has_no_value():
     df = bars([1, 2, 3])
     assert evaluate(parse("close / (close - 2) > -100"), df).to_list() == [True, False, True]
-    assert values(parse("close / (close - 2) > -100"), df)["close / (close - 2)"].to_list() == [-1.0, None, 3.0]
+    assert values(parse("close / (close - 2) > -100"), df)["close / (close - 2)"].to_list() == [
+        -1.0,
+        None,
+        3.0,
+    ]
 
 
 def test_time_filter_uses_ist_even_for_utc_timestamps():
     # 03:45 UTC is 09:15 IST
-    df = bars([1.0] * 4, start=datetime(2024, 1, 1, 3, 44, tzinfo=timezone.utc), tz="UTC")
-    assert evaluate(parse("time >= 09:15 and time < 09:17"), df).to_list() == [False, True, True, False]
+    df = bars([1.0] * 4, start=datetime(2024, 1, 1, 3, 44, tzinfo=UTC), tz="UTC")
+    assert evaluate(parse("time >= 09:15 and time < 09:17"), df).to_list() == [
+        False,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_prev_reads_earlier_bars_only():
     df = bars([1, 2, 3, 4])
-    assert values(parse("prev(close, 2) > 0"), df)["prev(close,2)"].to_list() == [None, None, 1.0, 2.0]
+    assert values(parse("prev(close, 2) > 0"), df)["prev(close,2)"].to_list() == [
+        None,
+        None,
+        1.0,
+        2.0,
+    ]
 
 
 def test_signals_returns_entry_and_exit():
@@ -81,9 +127,19 @@ def test_one_million_bars_in_tens_of_milliseconds():
     n = 1_000_000
     rng = np.random.default_rng(7)
     c = 100 + np.cumsum(rng.normal(0, 0.1, n))
-    ts = pl.Series(np.arange(n, dtype=np.int64) * 60_000_000).cast(pl.Datetime("us", "Asia/Kolkata"))
-    df = pl.DataFrame({"ts": ts, "open": c, "high": c + 0.05, "low": c - 0.05, "close": c,
-                       "volume": np.ones(n, dtype=np.int64)})
+    ts = pl.Series(np.arange(n, dtype=np.int64) * 60_000_000).cast(
+        pl.Datetime("us", "Asia/Kolkata")
+    )
+    df = pl.DataFrame(
+        {
+            "ts": ts,
+            "open": c,
+            "high": c + 0.05,
+            "low": c - 0.05,
+            "close": c,
+            "volume": np.ones(n, dtype=np.int64),
+        }
+    )
     rule = parse("sma(close,10) crosses above sma(close,30)")
     evaluate(rule, df)  # warm polars' thread pool
     best = min(_timed(lambda: evaluate(rule, df)) for _ in range(3))

@@ -115,7 +115,20 @@ class Cross:
     span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
-Expr = Num | Series | TimeOfDay | TimeLit | Indicator | Prev | Neg | Not | Arith | Compare | Logic | Cross
+Expr = (
+    Num
+    | Series
+    | TimeOfDay
+    | TimeLit
+    | Indicator
+    | Prev
+    | Neg
+    | Not
+    | Arith
+    | Compare
+    | Logic
+    | Cross
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +208,11 @@ def children(node: Expr) -> tuple[Expr, ...]:
             return (source,) if source is not None else ()
         case Prev(expr=e) | Neg(expr=e) | Not(expr=e):
             return (e,)
-        case Arith(left=l, right=r) | Compare(left=l, right=r) | Logic(left=l, right=r) | Cross(
-            left=l, right=r
+        case (
+            Arith(left=l, right=r)
+            | Compare(left=l, right=r)
+            | Logic(left=l, right=r)
+            | Cross(left=l, right=r)
         ):
             return (l, r)
     return ()

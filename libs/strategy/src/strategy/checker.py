@@ -34,25 +34,29 @@ class Checker:
             case PTime(text, span):
                 h, m = (int(p) for p in text.split(":"))
                 if h > 23 or m > 59:
-                    return self.err(span, f"invalid time of day '{text}': expected HH:MM from 00:00 to 23:59")
+                    return self.err(
+                        span, f"invalid time of day '{text}': expected HH:MM from 00:00 to 23:59"
+                    )
                 return A.TimeLit(h * 3600 + m * 60, span), Type.TIME
             case PName(name, span):
                 return self.name(name, span)
             case PCall():
                 return self.call(node)
-            case PUnary("-", operand, span, op_span):
+            case PUnary("-", operand, span, _):
                 inner, t = self.check(operand)
                 if t is None:
                     return None, None
                 if t is not Type.NUMBER:
                     return self.err(operand.span, f"unary '-' needs a number, got {t.value}")
                 return A.Neg(inner, span), Type.NUMBER
-            case PUnary("not", operand, span, op_span):
+            case PUnary("not", operand, span, _):
                 inner, t = self.check(operand)
                 if t is None:
                     return None, None
                 if t is not Type.BOOL:
-                    return self.err(operand.span, f"expected a condition after 'not', got {t.value}")
+                    return self.err(
+                        operand.span, f"expected a condition after 'not', got {t.value}"
+                    )
                 return A.Not(inner, span), Type.BOOL
             case PBinary():
                 return self.binary(node)
@@ -66,8 +70,12 @@ class Checker:
         if name in SPECS:
             spec = SPECS[name]
             if spec.bare_ok:
-                return A.Indicator(name, A.Series("close") if spec.takes_source else None,
-                                   tuple(p.default for p in spec.params), span), Type.NUMBER
+                return A.Indicator(
+                    name,
+                    A.Series("close") if spec.takes_source else None,
+                    tuple(p.default for p in spec.params),
+                    span,
+                ), Type.NUMBER
             return self.err(span, f"{name} needs arguments, e.g. {spec.usage}")
         if name == "prev":
             return self.err(span, "prev needs arguments, e.g. prev(close, 1)")
@@ -82,28 +90,40 @@ class Checker:
             return self.err(node.name_span, f"'{name}' takes no arguments{hint}")
         spec = SPECS.get(name)
         if spec is None:
-            return self.err(node.name_span, f"unknown indicator '{name}'{_suggest(name, _CALLABLE)}")
+            return self.err(
+                node.name_span, f"unknown indicator '{name}'{_suggest(name, _CALLABLE)}"
+            )
         source: A.Expr | None = None
         params = list(args)
         if params and not isinstance(params[0], PNum):
             first = params.pop(0)
             if not spec.takes_source:
                 what = "high, low and close" if name == "atr" else "the bar's own fields"
-                return self.err(first.span, f"{name} takes no source series (it uses {what}); e.g. {spec.usage}")
+                return self.err(
+                    first.span, f"{name} takes no source series (it uses {what}); e.g. {spec.usage}"
+                )
             source, t = self.check(first)
             if t is None:
                 return None, None
             if t is not Type.NUMBER:
-                return self.err(first.span, f"the source of {name} must be a number series, got {t.value}")
+                return self.err(
+                    first.span, f"the source of {name} must be a number series, got {t.value}"
+                )
             if not any(isinstance(n, (A.Series, A.Indicator)) for n in A.walk(source)):
-                return self.err(first.span, f"the source of {name} must use the bars (a series such "
-                                "as close), got a constant")
+                return self.err(
+                    first.span,
+                    f"the source of {name} must use the bars (a series such "
+                    "as close), got a constant",
+                )
         elif spec.takes_source:
             source = A.Series("close")
         if len(params) > len(spec.params):
             extra = params[len(spec.params)]
-            return self.err(extra.span, f"too many arguments for {name}: expected at most "
-                            f"{len(spec.params)} after the source, e.g. {spec.usage}")
+            return self.err(
+                extra.span,
+                f"too many arguments for {name}: expected at most "
+                f"{len(spec.params)} after the source, e.g. {spec.usage}",
+            )
         if len(params) < spec.required:
             missing = spec.params[len(params)].name
             return self.err(node.span, f"{name} needs a {missing}, e.g. {spec.usage}")
@@ -117,8 +137,11 @@ class Checker:
                 return None, None
             values.append(v)
         if name.startswith("macd") and values[0] >= values[1]:
-            return self.err(node.span, f"{name}: the fast period ({int(values[0])}) must be shorter "
-                            f"than the slow period ({int(values[1])})")
+            return self.err(
+                node.span,
+                f"{name}: the fast period ({int(values[0])}) must be shorter "
+                f"than the slow period ({int(values[1])})",
+            )
         return A.Indicator(name, source, tuple(values), node.span), Type.NUMBER
 
     def literal(self, arg: PNode, what: str, integer: bool) -> float | None:
@@ -134,7 +157,10 @@ class Checker:
 
     def prev(self, node: PCall):
         if len(node.args) != 2:
-            return self.err(node.span, f"prev takes 2 arguments (value, bars back), got {len(node.args)}; e.g. prev(close, 1)")
+            return self.err(
+                node.span,
+                f"prev takes 2 arguments (value, bars back), got {len(node.args)}; e.g. prev(close, 1)",
+            )
         inner, t = self.check(node.args[0])
         n = self.literal(node.args[1], "bars back", True)
         if t is None or n is None:
@@ -161,11 +187,17 @@ class Checker:
             if Type.TIME in (lt, rt):
                 if lt is not rt:
                     other = node.right if lt is Type.TIME else node.left
-                    return self.err(other.span, f"time can only be compared with a time of day such as 09:30, got {(rt if lt is Type.TIME else lt).value}")
+                    return self.err(
+                        other.span,
+                        f"time can only be compared with a time of day such as 09:30, got {(rt if lt is Type.TIME else lt).value}",
+                    )
                 return A.Compare(op, left, right, span), Type.BOOL
             return self.numbers(node, lt, rt) or (A.Compare(op, left, right, span), Type.BOOL)
         if op.startswith("crosses"):
-            return self.numbers(node, lt, rt) or (A.Cross(op.split()[1], left, right, span), Type.BOOL)
+            return self.numbers(node, lt, rt) or (
+                A.Cross(op.split()[1], left, right, span),
+                Type.BOOL,
+            )
         return self.numbers(node, lt, rt) or (A.Arith(op, left, right, span), Type.NUMBER)
 
     def numbers(self, node: PBinary, lt: Type, rt: Type):
@@ -173,7 +205,10 @@ class Checker:
         for side, t in ((node.left, lt), (node.right, rt)):
             if t is not Type.NUMBER:
                 where = "left" if side is node.left else "right"
-                return self.err(side.span, f"'{node.op}' needs numbers on both sides, got {t.value} on the {where}")
+                return self.err(
+                    side.span,
+                    f"'{node.op}' needs numbers on both sides, got {t.value} on the {where}",
+                )
         return None
 
 

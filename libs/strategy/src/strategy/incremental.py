@@ -85,8 +85,9 @@ class Evaluator:
         if snapshot.get("format") != SNAPSHOT_FORMAT:
             raise RuleStateError(f"unsupported snapshot format {snapshot.get('format')!r}")
         if snapshot.get("rule") != to_text(self.rule.expr):
-            raise RuleStateError(f"snapshot is for rule {snapshot.get('rule')!r}, "
-                                 f"not {to_text(self.rule.expr)!r}")
+            raise RuleStateError(
+                f"snapshot is for rule {snapshot.get('rule')!r}, not {to_text(self.rule.expr)!r}"
+            )
         for key, cell in self._cells.items():
             if not isinstance(cell, C.Const):
                 cell.load(snapshot["cells"][key])

@@ -31,6 +31,8 @@ Missing inputs: a window containing a missing value gives no value. The recursiv
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import polars as pl
 
@@ -50,7 +52,7 @@ def window_total(values: list[float]) -> float:
     """Sum one window in the canonical order (see `window_sum`); used bar by bar."""
     acc, start = 0.0, 0
     for i, size in enumerate(_blocks(len(values))):
-        level = values[start:start + size]
+        level = values[start : start + size]
         while len(level) > 1:
             level = [level[j] + level[j + 1] for j in range(0, len(level), 2)]
         acc = level[0] if i == 0 else acc + level[0]
@@ -71,10 +73,10 @@ def _doubling(x: np.ndarray, n: int, op) -> np.ndarray:
         levels[p] = cur
     acc, off = None, 0
     for size in _blocks(n):
-        block = levels[size][off:off + m]
+        block = levels[size][off : off + m]
         acc = block.copy() if acc is None else op(acc, block, out=acc)
         off += size
-    out[n - 1:] = acc
+    out[n - 1 :] = acc
     return out
 
 
@@ -101,8 +103,8 @@ def wma(x: np.ndarray, n: int) -> np.ndarray:
         return out
     s = x[0:m] * 1.0
     for k in range(1, n):
-        s += x[k:k + m] * float(k + 1)
-    out[n - 1:] = s / (n * (n + 1) / 2)
+        s += x[k : k + m] * float(k + 1)
+    out[n - 1 :] = s / (n * (n + 1) / 2)
     return out
 
 
@@ -112,13 +114,13 @@ def stdev(x: np.ndarray, n: int) -> np.ndarray:
     m = len(x) - n + 1
     if m <= 0:
         return out
-    mean = window_sum(x, n)[n - 1:] / n
+    mean = window_sum(x, n)[n - 1 :] / n
     d = x[0:m] - mean
     s = d * d
     for k in range(1, n):
-        d = x[k:k + m] - mean
+        d = x[k : k + m] - mean
         s += d * d
-    out[n - 1:] = np.sqrt(s / n)
+    out[n - 1 :] = np.sqrt(s / n)
     return out
 
 
@@ -149,7 +151,7 @@ def seeded_ewm(x: np.ndarray, n: int, alpha: float) -> np.ndarray:
     v = x[idx]
     if len(v) < n:
         return out
-    out[idx[n - 1:]] = _ewm(_seed(v, n), v[n:], alpha)
+    out[idx[n - 1 :]] = _ewm(_seed(v, n), v[n:], alpha)
     return out
 
 
@@ -177,7 +179,9 @@ def rsi(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def macd(x: np.ndarray, fast: int, slow: int, signal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def macd(
+    x: np.ndarray, fast: int, slow: int, signal: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (macd, signal, hist)."""
     line = ema(x, fast) - ema(x, slow)
     sig = ema(line, signal)
@@ -212,8 +216,9 @@ def roc(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def vwap(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
-         day: np.ndarray) -> np.ndarray:
+def vwap(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, day: np.ndarray
+) -> np.ndarray:
     """Return the session VWAP; `day` labels each bar's IST calendar day."""
     tp = ((high + low) + close) / 3.0
     pv = tp * volume
@@ -221,7 +226,7 @@ def vwap(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarra
     cv = np.empty_like(pv)
     starts = np.flatnonzero(np.diff(day, prepend=day[:1] - 1) != 0) if len(day) else []
     bounds = [*starts, len(day)]
-    for a, b in zip(bounds[:-1], bounds[1:]):  # one loop per session, never per bar
+    for a, b in itertools.pairwise(bounds):  # one loop per session, never per bar
         np.cumsum(pv[a:b], out=cpv[a:b])  # add.accumulate: strictly sequential, like bar by bar
         np.cumsum(volume[a:b], out=cv[a:b])
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -14,8 +14,13 @@ def parse(text: str) -> Rule:
     checker = Checker()
     expr, typ = checker.check(syntax)
     if typ is not None and typ is not Type.BOOL:
-        checker.errors.append(error_at(syntax.span, f"a rule must be a condition (true or false), "
-                                       f"got {typ.value}; e.g. close > sma(close, 20)"))
+        checker.errors.append(
+            error_at(
+                syntax.span,
+                f"a rule must be a condition (true or false), "
+                f"got {typ.value}; e.g. close > sma(close, 20)",
+            )
+        )
     if checker.errors:
         raise RuleSyntaxError(checker.errors)
     return Rule(text=text, expr=expr, lookback=lookback(expr))

@@ -72,8 +72,9 @@ def tokenize(text: str) -> list[Token]:
                 while k < n and text[k].isdigit():
                     k += 1
                 if k - j - 1 != 2:
-                    raise _error(line, col, k - line_start + 1,
-                                 "expected a time of day as HH:MM, e.g. 09:30")
+                    raise _error(
+                        line, col, k - line_start + 1, "expected a time of day as HH:MM, e.g. 09:30"
+                    )
                 tokens.append(Token(Tok.TIME, text[i:k], line, col))
                 i = k
                 continue
@@ -82,8 +83,12 @@ def tokenize(text: str) -> list[Token]:
                 while j < n and text[j].isdigit():
                     j += 1
             if j < n and (text[j].isalpha() or text[j] == "_"):
-                raise _error(line, col, j - line_start + 2,
-                             f"unexpected '{text[j]}' after number '{text[i:j]}'")
+                raise _error(
+                    line,
+                    col,
+                    j - line_start + 2,
+                    f"unexpected '{text[j]}' after number '{text[i:j]}'",
+                )
             tokens.append(Token(Tok.NUMBER, text[i:j], line, col))
             i = j
             continue
@@ -94,7 +99,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(Tok.IDENT, text[i:j].lower(), line, col))
             i = j
             continue
-        two = text[i:i + 2]
+        two = text[i : i + 2]
         if two in _TWO_CHAR_OPS:
             tokens.append(Token(Tok.OP, two, line, col))
             i += 2

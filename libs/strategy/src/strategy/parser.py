@@ -98,7 +98,9 @@ class _Parser:
 
     def parse_rule(self) -> PNode:
         if self.peek().kind is Tok.EOF:
-            raise self.fail(self.peek(), "empty rule: expected a condition such as close > sma(close, 20)")
+            raise self.fail(
+                self.peek(), "empty rule: expected a condition such as close > sma(close, 20)"
+            )
         node = self.expr(0)
         tok = self.peek()
         if tok.kind is not Tok.EOF:
@@ -125,11 +127,16 @@ class _Parser:
             op_span = tok_span(op_tok)
             bp = _INFIX_BP[op]
             if bp == 40 and chained:
-                raise self.fail(op_tok, f"comparisons cannot be chained; join them with 'and' before '{op}'")
+                raise self.fail(
+                    op_tok, f"comparisons cannot be chained; join them with 'and' before '{op}'"
+                )
             if op == "crosses":
                 dir_tok = self.peek()
                 if dir_tok.kind is not Tok.IDENT or dir_tok.text not in ("above", "below"):
-                    raise self.fail(dir_tok, f"expected 'above' or 'below' after 'crosses', got {dir_tok.describe()}")
+                    raise self.fail(
+                        dir_tok,
+                        f"expected 'above' or 'below' after 'crosses', got {dir_tok.describe()}",
+                    )
                 self.advance()
                 op = f"crosses {dir_tok.text}"
                 op_span = join(op_span, tok_span(dir_tok))
@@ -151,7 +158,10 @@ class _Parser:
             inner = self.expr(0)
             close = self.advance()
             if close.kind is not Tok.RPAREN:
-                raise self.fail(close, f"expected ')' to close the '(' at line {tok.line}, col {tok.col}, got {close.describe()}")
+                raise self.fail(
+                    close,
+                    f"expected ')' to close the '(' at line {tok.line}, col {tok.col}, got {close.describe()}",
+                )
             return _respan(inner, join(span, tok_span(close)))
         if tok.kind is Tok.IDENT:
             if tok.text == "not":
@@ -174,7 +184,10 @@ class _Parser:
                 if sep.kind is Tok.RPAREN:
                     break
                 if sep.kind is not Tok.COMMA:
-                    raise self.fail(sep, f"expected ',' or ')' in the arguments of {name_tok.text}, got {sep.describe()}")
+                    raise self.fail(
+                        sep,
+                        f"expected ',' or ')' in the arguments of {name_tok.text}, got {sep.describe()}",
+                    )
         else:
             sep = self.advance()
         name_span = tok_span(name_tok)

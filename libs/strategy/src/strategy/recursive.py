@@ -93,7 +93,11 @@ class Macd(_EwmCell):
         super().__init__(key, inputs)
         f, s, g = (int(p) for p in params)
         self.part = part
-        self.fast, self.slow, self.signal = Ewm(f, 2.0 / (f + 1)), Ewm(s, 2.0 / (s + 1)), Ewm(g, 2.0 / (g + 1))
+        self.fast, self.slow, self.signal = (
+            Ewm(f, 2.0 / (f + 1)),
+            Ewm(s, 2.0 / (s + 1)),
+            Ewm(g, 2.0 / (g + 1)),
+        )
 
     def step(self, bar: BarView) -> None:
         x = self.inputs[0].value

@@ -12,8 +12,25 @@ import numpy as np
 import polars as pl
 
 from strategy import kernels as K
-from strategy.ast import (Arith, Compare, Cross, Expr, Indicator, Logic, Neg, Not, Num, Prev, Rule,
-                          Series, TimeLit, TimeOfDay, children, to_text, walk)
+from strategy.ast import (
+    Arith,
+    Compare,
+    Cross,
+    Expr,
+    Indicator,
+    Logic,
+    Neg,
+    Not,
+    Num,
+    Prev,
+    Rule,
+    Series,
+    TimeLit,
+    TimeOfDay,
+    children,
+    to_text,
+    walk,
+)
 
 IST = "Asia/Kolkata"
 _F64 = pl.Float64
@@ -26,6 +43,7 @@ def _ist(ts: pl.Expr) -> pl.Expr:
 def _np_kernel(fn, *params) -> callable:
     def run(s: pl.Series) -> pl.Series:
         return pl.Series(fn(s.cast(_F64).to_numpy(), *params), dtype=_F64, nan_to_null=True)
+
     return run
 
 
@@ -33,6 +51,7 @@ def _hlc_kernel(fn, *params) -> callable:
     def run(s: pl.Series) -> pl.Series:
         h, lo, c = (s.struct.field(f).cast(_F64).to_numpy() for f in ("high", "low", "close"))
         return pl.Series(fn(h, lo, c, *params), dtype=_F64, nan_to_null=True)
+
     return run
 
 
@@ -47,15 +66,26 @@ def _bb(which: str, n: int, k: float):
             return mid
         sd = K.stdev(x, n)
         return mid + k * sd if which == "bb_upper" else mid - k * sd
+
     return run
 
 
-_SIMPLE = {"sma": K.sma, "ema": K.ema, "wma": K.wma, "rsi": K.rsi, "stdev": K.stdev,
-           "roc": K.roc, "highest": K.highest, "lowest": K.lowest}
+_SIMPLE = {
+    "sma": K.sma,
+    "ema": K.ema,
+    "wma": K.wma,
+    "rsi": K.rsi,
+    "stdev": K.stdev,
+    "roc": K.roc,
+    "highest": K.highest,
+    "lowest": K.lowest,
+}
 
 
 def _vwap_kernel(s: pl.Series) -> pl.Series:
-    h, lo, c, v = (s.struct.field(f).cast(_F64).to_numpy() for f in ("high", "low", "close", "volume"))
+    h, lo, c, v = (
+        s.struct.field(f).cast(_F64).to_numpy() for f in ("high", "low", "close", "volume")
+    )
     day = s.struct.field("day").to_numpy()
     return pl.Series(K.vwap(h, lo, c, v, day), dtype=_F64, nan_to_null=True)
 
@@ -180,8 +210,11 @@ class _Compiler:
                 return pl.col(name).cast(_F64)
             case TimeOfDay():
                 t = _ist(pl.col("ts"))
-                return (t.dt.hour().cast(pl.Int32) * 3600 + t.dt.minute().cast(pl.Int32) * 60
-                        + t.dt.second().cast(pl.Int32))
+                return (
+                    t.dt.hour().cast(pl.Int32) * 3600
+                    + t.dt.minute().cast(pl.Int32) * 60
+                    + t.dt.second().cast(pl.Int32)
+                )
             case TimeLit(seconds):
                 return pl.lit(seconds, dtype=pl.Int32)
             case Indicator():
@@ -203,8 +236,14 @@ class _Compiler:
                 return _divide(a, b, left, right)
             case Compare(op, left, right):
                 a, b = self.expr(left), self.expr(right)
-                return {">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b,
-                        "==": a == b, "!=": a != b}[op]
+                return {
+                    ">": a > b,
+                    ">=": a >= b,
+                    "<": a < b,
+                    "<=": a <= b,
+                    "==": a == b,
+                    "!=": a != b,
+                }[op]
             case Logic(op, left, right):
                 a, b = self.expr(left), self.expr(right)
                 return a & b if op == "and" else a | b
@@ -231,7 +270,9 @@ def signals(entry: Rule, exit: Rule, df: pl.DataFrame) -> tuple[pl.Series, pl.Se
 def _run(rules: list[Rule], df: pl.DataFrame) -> list[pl.Series]:
     _check_frame(df)
     compiler = _Compiler()  # shared, so indicators common to both rules are computed once
-    outputs = [compiler.expr(r.expr).fill_null(False).alias(f"__sig{i}") for i, r in enumerate(rules)]
+    outputs = [
+        compiler.expr(r.expr).fill_null(False).alias(f"__sig{i}") for i, r in enumerate(rules)
+    ]
     # with_columns broadcasts a constant rule (`1 > 0`) to every bar; select would not
     out = compiler.frame(df).with_columns(outputs).collect()
     return [out.get_column(f"__sig{i}") for i in range(len(rules))]
