@@ -29,11 +29,10 @@ from svckit.outbox import claim
 
 from . import repo_audit
 from . import repository as repo
+from .audit_consumer import DURABLE as AUDIT_CONSUMER
 from .domain import may_set_status, page_offset, parse_uuid
 from .errors import Forbidden, UserNotFound
 from .service import Core
-
-AUDIT_CONSUMER = "auth-audit"
 
 
 class Admin:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
-from contracts import streams, subjects
+from contracts import streams
 from svckit import migrations as mig
-from svckit.jetstream import consume, ensure_stream
+from svckit.jetstream import ensure_stream
 from svckit.logging import get_logger
+from svckit.outbox import OutboxRelay
 from svckit.runner import Runtime
 
-from . import handlers
-from .admin import AUDIT_CONSUMER, ensure_admin
+from . import audit_consumer, handlers
+from .admin import ensure_admin
 from .guard import Guard
 from .keys import SecretBox, load_data_key, load_keyring
 from .passwords import Passwords
@@ -25,6 +28,25 @@ log = get_logger(__name__)
 def migrations() -> list[mig.Migration]:
     """Return the auth schema's migrations."""
     return mig.load("auth")
+
+
+async def supervised(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run a background loop; when cancelled, keep cancelling it until it has really stopped.
+
+    On Python 3.11 `asyncio.wait_for` can swallow a cancellation that lands as its inner
+    future completes; a `while True` loop around it then never ends and shutdown hangs.
+    Re-cancelling from outside makes the next await raise, so the loop exits promptly.
+    """
+    task = asyncio.ensure_future(coro)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.2)
+        if not task.cancelled() and task.exception() is not None:
+            log.info("task.stopped", error=repr(task.exception()))
+        raise
 
 
 def make_core(settings: AuthSettings, rt: Runtime) -> Core:
@@ -44,7 +66,7 @@ def make_core(settings: AuthSettings, rt: Runtime) -> Core:
 async def build_app(settings: AuthSettings) -> AsyncIterator[Runtime]:
     """Connect, migrate, declare streams, create the first admin, and serve every subject."""
     rt = Runtime(settings, description="Users, sessions, 2FA, API keys, JWKS, audit log",
-                 database=True, redis=True, migrations=migrations(), outbox=True,
+                 database=True, redis=True, migrations=migrations(), outbox=False,
                  sim_clock=False)
     async with rt:
         core = make_core(settings, rt)
@@ -56,9 +78,9 @@ async def build_app(settings: AuthSettings) -> AsyncIterator[Runtime]:
             log.info("auth.admin_ready", email=user.email, created=created)
         uc = handlers.UseCases.build(core)
         handlers.register(rt.micro, uc)
+        # the outbox relay is spawned here rather than by Runtime(outbox=True) to supervise it
+        rt.spawn(supervised(OutboxRelay(rt.pool, rt.js, SERVICE).run()))
         if settings.audit_consumer:
-            rt.spawn(consume(rt.js, service=SERVICE, stream=streams.AUDIT.name,
-                             durable=AUDIT_CONSUMER, filter_subject=subjects.audit_all(),
-                             handler=uc.admin.ingest))
+            rt.spawn(supervised(audit_consumer.run(rt.js, uc.admin.ingest)))
         await rt.start()
         yield rt
