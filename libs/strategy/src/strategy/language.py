@@ -10,20 +10,21 @@ from strategy.parser import error_at, parse_syntax
 
 def parse(text: str) -> Rule:
     """Parse and check a rule; raise RuleSyntaxError listing every problem found."""
-    syntax = parse_syntax(text)
-    checker = Checker()
-    expr, typ = checker.check(syntax)
+    try:
+        syntax = parse_syntax(text)
+        checker = Checker()
+        expr, typ = checker.check(syntax)
+    except RecursionError:
+        raise RuleSyntaxError([RuleErrorInfo(1, 1, 2, "rule is nested too deeply")]) from None
     if typ is not None and typ is not Type.BOOL:
-        checker.errors.append(
-            error_at(
-                syntax.span,
-                f"a rule must be a condition (true or false), "
-                f"got {typ.value}; e.g. close > sma(close, 20)",
-            )
-        )
+        message = f"a rule must be a condition (true or false), got {typ.value}; e.g. close > sma(close, 20)"
+        checker.errors.append(error_at(syntax.span, message))
     if checker.errors:
         raise RuleSyntaxError(checker.errors)
-    return Rule(text=text, expr=expr, lookback=lookback(expr))
+    try:
+        return Rule(text=text, expr=expr, lookback=lookback(expr))
+    except RecursionError:
+        raise RuleSyntaxError([RuleErrorInfo(1, 1, 2, "rule is nested too deeply")]) from None
 
 
 def validate(text: str) -> list[RuleErrorInfo]:
@@ -32,6 +33,4 @@ def validate(text: str) -> list[RuleErrorInfo]:
         parse(text)
     except RuleSyntaxError as exc:
         return exc.errors
-    except RecursionError:
-        return [RuleErrorInfo(1, 1, 2, "rule is nested too deeply")]
     return []
