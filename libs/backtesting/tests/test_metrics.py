@@ -111,3 +111,16 @@ def test_daily_heatmap_is_month_by_year(make_bars, sig):
     assert h["values"][0][11] == pytest.approx(0.0)
     assert h["values"][1][0] == pytest.approx(1.0)  # 1000 -> 1010
     assert h["values"][0][0] is None
+
+
+@pytest.mark.parametrize(
+    ("step_minutes", "periods"),
+    [(1, 93_750), (5, 18_750), (15, 6_250), (1440, 250), (7 * 1440, 365.25 / 7)],
+)
+def test_annualisation_follows_the_bar_interval(make_bars, step_minutes, periods):
+    from btengine.bars import as_bars
+
+    b = as_bars(
+        make_bars([(100, 100, 100, 100)] * 5, start="2025-01-06 00:00", step_minutes=step_minutes)
+    )
+    assert b.periods_per_year == pytest.approx(periods)

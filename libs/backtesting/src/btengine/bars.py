@@ -46,9 +46,11 @@ class Bars:
 
     @property
     def periods_per_year(self) -> float:
-        """Return bars per year on NSE's 375-minute, 250-day year."""
+        """Return bars per year on NSE's 375-minute, 250-day year (weekly+ bars: calendar)."""
+        if self.interval_ns >= 7 * DAY_NS:
+            return 365.25 * DAY_NS / self.interval_ns
         if self.is_daily:
-            return TRADING_DAYS_PER_YEAR * DAY_NS / self.interval_ns
+            return float(TRADING_DAYS_PER_YEAR)
         return TRADING_DAYS_PER_YEAR * SESSION_MINUTES * MINUTE_NS / self.interval_ns
 
 
