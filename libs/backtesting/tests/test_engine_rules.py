@@ -264,3 +264,14 @@ def test_no_signals_means_no_trades_and_flat_equity(make_bars, sig, settings):
     assert len(r.trades) == 0 and r.trades_frame().height == 0
     assert r.equity.tolist() == [settings.initial_capital] * 5
     assert r.metrics["total_trades"] == 0 and r.metrics["sharpe"] == 0.0
+
+
+def test_intraday_signal_on_a_day_s_last_bar_does_not_fill_next_morning(make_bars, sig):
+    bars = make_bars(
+        [(100, 101, 99, 100), (101, 102, 100, 101), (102, 103, 101, 102), (103, 104, 102, 103)],
+        times=["2025-01-06 14:29", "2025-01-06 14:30", "2025-01-07 09:15", "2025-01-07 09:16"],
+    )
+    intraday = run(bars, sig(4, 1), sig(4), Settings(costs=False, product="intraday"))
+    assert len(intraday.trades) == 0
+    delivery = run(bars, sig(4, 1), sig(4), Settings(costs=False))
+    assert delivery.trades.entry_bar.tolist() == [2]

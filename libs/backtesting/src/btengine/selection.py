@@ -34,14 +34,19 @@ class Plan:
 def entry_fills(b: Bars, entries: np.ndarray, exits: np.ndarray, s: Settings) -> np.ndarray:
     """Return the bars whose open fills an entry signal of the bar before.
 
-    An exit signal on the same bar cancels the entry; with square-off, signals from a bar at
-    or after the square-off time and fills at or after it are dropped (no stale entries).
+    An exit signal on the same bar cancels the entry. With square-off, signals from a bar at
+    or after the square-off time and fills at or after it are dropped, and on intraday bars
+    a signal never carries over to the next day's open (no stale entries).
     """
     signal = np.flatnonzero(entries[:-1] & ~exits[:-1])
     if s.squares_off:
         cutoff = s.square_off_time.hour * 60 + s.square_off_time.minute
         minute = b.ist_minute
-        signal = signal[(minute[signal] < cutoff) & (minute[signal + 1] < cutoff)]
+        keep = (minute[signal] < cutoff) & (minute[signal + 1] < cutoff)
+        if not b.is_daily:
+            day = b.ist_day
+            keep &= day[signal] == day[signal + 1]
+        signal = signal[keep]
     return signal + 1
 
 
