@@ -82,6 +82,7 @@ def numpy_loop(o, h, lo, c, stops: tuple[float, float] | None, defer: bool):
 
 
 def run_vectorbt(df, stops: tuple[float, float] | None):
+    """Run the strategy in vectorbt; return its closed trades."""
     import vectorbt as vbt
 
     entries, exits = crossover_signals(df["Close"].to_numpy())
@@ -114,6 +115,7 @@ def run_vectorbt(df, stops: tuple[float, float] | None):
 
 
 def run_backtesting_py(df, stops: tuple[float, float] | None):
+    """Run the strategy in backtesting.py; return its closed trades."""
     from backtesting import Backtest, Strategy
 
     entries, exits = crossover_signals(df["Close"].to_numpy())
@@ -144,6 +146,7 @@ def run_backtesting_py(df, stops: tuple[float, float] | None):
 
 
 def load(path: Path):
+    """Return open, high, low, close arrays and a backtesting.py-style DataFrame."""
     import pandas as pd
 
     z = np.load(path)
@@ -175,6 +178,7 @@ def real_data(out: Path) -> None:
 
 
 def main() -> None:
+    """Time every peer on the synthetic bars and write trade lists."""
     import pandas as pd
 
     bars_path, out = Path(sys.argv[1]), Path(sys.argv[2])
@@ -183,6 +187,7 @@ def main() -> None:
     timings: dict[str, float] = {}
 
     def timed(name, fn, *args, repeat=1):
+        """Record the best time of ``repeat`` calls and save the trade list."""
         best = float("inf")
         for _ in range(repeat):
             t0 = time.perf_counter()

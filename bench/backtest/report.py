@@ -53,6 +53,7 @@ NOTES = """## Notes
 
 
 def write_results(rows, sweep, n_grid, peers, checks, bt_bars) -> None:
+    """Write RESULTS.md from the timings and trade-list checks of one run."""
     m = machine()
     versions = peers.pop("versions", {})
     lines = [

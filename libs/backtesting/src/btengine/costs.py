@@ -42,6 +42,8 @@ class ChargeTableError(ValueError):
 
 @dataclass(frozen=True)
 class ChargeRow:
+    """One dated rate of one charge, with where it comes from."""
+
     charge: str
     segment: str
     product: str
@@ -166,6 +168,7 @@ def rates_for(
     t = table or default_table()
 
     def get(charge: str) -> Fraction:
+        """Return the rate of ``charge`` in force (0 when no row applies)."""
         return t.rate(charge, segment, product, side, on_date) or Fraction(0)
 
     if brokerage is None:
