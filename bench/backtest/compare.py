@@ -10,7 +10,7 @@ PRICE_TOLERANCE = 0.0103
 
 
 def closed_trades(result) -> np.ndarray:
-    """Return entry bar, exit bar, entry price, exit price of trades not closed by the data's end."""
+    """Return entry bar, exit bar, entry and exit price of trades not closed by the end."""
     t = result.trades
     keep = t.reason != 4
     return np.column_stack(

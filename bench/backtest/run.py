@@ -141,7 +141,7 @@ CASES = {
 
 
 def main() -> None:
-    """Time the engine, the sweep and the peers; compare trade lists; optionally write RESULTS.md."""
+    """Time engine, sweep and peers; compare trade lists; with --write record RESULTS.md."""
     args = sys.argv[1:]
     bt_bars = int(args[args.index("--bt-bars") + 1]) if "--bt-bars" in args else N_BARS
     t0 = time.perf_counter()
