@@ -133,6 +133,29 @@ def _fold(node: Expr) -> float | None:
     raise TypeError(f"not a constant number: {node!r}")
 
 
+_MIRROR = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
+_OPS = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _compare(op: str, a: pl.Expr, b: pl.Expr, left: Expr, right: Expr) -> pl.Expr:
+    """Compare with any constant on the right.
+
+    polars 2.1's lazy `select` mis-sizes `literal > column.shift(n)` (wrong length, or a
+    "zip node" shape error when nested); `column.shift(n) < literal` is unaffected, and for
+    numbers without NaN the mirrored comparison is the same test.
+    """
+    if _is_constant(left) and not _is_constant(right):
+        return _OPS[_MIRROR[op]](b, a)
+    return _OPS[op](a, b)
+
+
 def _is_constant(node: Expr) -> bool:
     return not any(isinstance(n, (Series, TimeOfDay, Indicator, Prev)) for n in walk(node))
 
@@ -235,24 +258,15 @@ class _Compiler:
                     return a * b
                 return _divide(a, b, left, right)
             case Compare(op, left, right):
-                a, b = self.expr(left), self.expr(right)
-                return {
-                    ">": a > b,
-                    ">=": a >= b,
-                    "<": a < b,
-                    "<=": a <= b,
-                    "==": a == b,
-                    "!=": a != b,
-                }[op]
+                return _compare(op, self.expr(left), self.expr(right), left, right)
             case Logic(op, left, right):
                 a, b = self.expr(left), self.expr(right)
                 return a & b if op == "and" else a | b
             case Cross(direction, left, right):
                 a, b = self.expr(left), self.expr(right)
                 pa, pb = _shift(a, 1, left), _shift(b, 1, right)
-                if direction == "above":
-                    return (a > b) & (pa <= pb)
-                return (a < b) & (pa >= pb)
+                now, before = (">", "<=") if direction == "above" else ("<", ">=")
+                return _compare(now, a, b, left, right) & _compare(before, pa, pb, left, right)
         raise TypeError(f"not a rule node: {node!r}")
 
 
