@@ -8,11 +8,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from contracts import streams, subjects
 from svckit import migrations as mig
 from svckit.errors import Retryable
-from svckit.jetstream import consume, ensure_stream
+# svckit.consume has no hook to unsubscribe on cancel; reuse its per-message ack/NAK/TERM logic.
+from svckit.jetstream import _handle_one as handle_one
+from svckit.jetstream import ensure_stream
 from svckit.logging import get_logger
 from svckit.runner import Runtime
 
@@ -106,7 +110,7 @@ async def _restore(svc: Services) -> None:
                 quantity=row["quantity"], order_type=row["order_type"],
                 product_type=row["product_type"], validity=row["validity"], price=row["price"],
                 trigger=row["trigger_price"], created=row["created_at"],
-                filled=row["filled_quantity"], avg=row["average_price"]))
+                filled=row["filled_quantity"], avg=row["average_price"], funds_checked=True))
     for segment, security_id in svc.paper.instruments():
         await svc.ticks.ensure(segment, security_id)
     for account in dhan:
@@ -130,14 +134,31 @@ async def _reconcile_forever(orders: Orders, interval_s: float) -> None:
 
 
 async def _consume_intents(rt: Runtime, manual: Manual, s: BrokerageSettings) -> None:
+    """Pull intents from ORDERS (durable) with svckit's ack/NAK/TERM mapping.
+
+    The pull subscription is unsubscribed on cancel: a fetch cancelled mid-flight can leave a
+    status message queued on it, and NATS' drain would then wait for it until its timeout.
+    """
+    config = ConsumerConfig(durable_name=INTENT_CONSUMER, ack_policy=AckPolicy.EXPLICIT,
+                            ack_wait=s.intent_ack_wait_s, max_deliver=50,
+                            filter_subject=subjects.order_intents_all())
+    sub = await rt.js.pull_subscribe(subjects.order_intents_all(), durable=INTENT_CONSUMER,
+                                     stream=streams.ORDERS.name, config=config)
+
     async def handle(msg: Msg) -> None:
         try:
             await manual.handle_intent(msg.data)
-        except Retryable:
-            raise
         except OSError as exc:
             raise Retryable(f"transient failure: {exc}", delay_s=1.0) from exc
 
-    await consume(rt.js, service=s.service_name, stream=streams.ORDERS.name,
-                  durable=INTENT_CONSUMER, filter_subject=subjects.order_intents_all(),
-                  handler=handle, batch=s.intent_batch, ack_wait_s=s.intent_ack_wait_s)
+    try:
+        while True:
+            try:
+                msgs = await sub.fetch(s.intent_batch, timeout=1.0)
+            except NatsTimeout:
+                continue
+            for msg in msgs:
+                await handle_one(s.service_name, streams.ORDERS.name, INTENT_CONSUMER, handle, msg)
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()

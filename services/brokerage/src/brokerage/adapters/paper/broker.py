@@ -56,6 +56,7 @@ class PaperOrder:
     status: str = "PENDING"
     fired: bool = False
     reason: str | None = None
+    funds_checked: bool = False
 
     def view(self, last_fill: Decimal | None = None) -> BrokerOrder:
         """Return the order as a broker would report it."""
@@ -104,10 +105,29 @@ class PaperExchange:
                           if o.exchange_segment == segment and o.security_id == security_id]:
                 await self._match(order, quote)
 
+    async def shortfall(self, account_id: str, side: str, product: str, quantity: int,
+                        price: Decimal) -> str | None:
+        """Return why the account cannot pay for an order at `price`, or None if it can."""
+        if side == "SELL" and product == "CNC":
+            return None
+        need = price * quantity * MARGIN_RATE.get(product, Decimal(1))
+        funds = await self.ledger.funds(account_id)
+        if need > funds.available:
+            return f"Insufficient funds: need {need:.2f}, available {funds.available:.2f}"
+        return None
+
     async def _match(self, order: PaperOrder, quote: Quote) -> None:
         fill = evaluate(order.side, order.order_type, order.price, order.trigger, order.fired,
                         order.quantity - order.filled, quote)
         order.fired = fill.triggered
+        if fill.quantity and not order.funds_checked:
+            # Placed before any quote was known: the risk check happens at the first fill.
+            order.funds_checked = True
+            why = await self.shortfall(order.account_id, order.side, order.product_type,
+                                       order.quantity, fill.price)
+            if why:
+                await self._finish(order, "REJECTED", why)
+                return
         if fill.quantity:
             total = (order.avg or Decimal(0)) * order.filled + fill.price * fill.quantity
             order.filled += fill.quantity
@@ -160,19 +180,18 @@ class PaperAdapter:
         """Accept the order into the paper book (funds checked), then match it at once."""
         quote = self.ex.quotes.get((req.exchange_segment, req.security_id))
         ref = req.price or (quote.ltp if quote else None)
-        if ref is not None and (req.transaction_type == "BUY" or req.product_type != "CNC"):
-            need = ref * req.quantity * MARGIN_RATE.get(req.product_type, Decimal(1))
-            funds = await self.ex.ledger.funds(self.account_id)
-            if need > funds.available:
-                raise BrokerRejected(f"Insufficient funds: need {need:.2f}, "
-                                     f"available {funds.available:.2f}", code="PAPER-FUNDS")
+        if ref is not None:
+            why = await self.ex.shortfall(self.account_id, req.transaction_type,
+                                          req.product_type, req.quantity, ref)
+            if why:
+                raise BrokerRejected(why, code="PAPER-FUNDS")
         order = PaperOrder(
             account_id=self.account_id, broker_order_id=f"P{uuid.uuid4().int % 10**14:014d}",
             correlation_id=req.correlation_id, security_id=req.security_id,
             exchange_segment=req.exchange_segment, side=req.transaction_type,
             quantity=req.quantity, order_type=req.order_type, product_type=req.product_type,
             validity=req.validity, price=req.price, trigger=req.trigger_price,
-            created=self.ex.clock.now())
+            created=self.ex.clock.now(), funds_checked=ref is not None)
         self.ex.restore(order)
         if self.ex.on_new_instrument:
             await self.ex.on_new_instrument(req.exchange_segment, req.security_id)
