@@ -103,6 +103,7 @@ def _only_error(text):
         ("close > sma(close)", 1, 9, 19, "sma needs a period, e.g. sma(close, 20)"),
         ("close > sma(close, 0)", 1, 20, 21, "period must be a positive integer, got 0"),
         ("close > sma(close, 2.5)", 1, 20, 23, "period must be a positive integer, got 2.5"),
+        ("sma(close, 100001) > 1", 1, 12, 18, "period must be at most 100000, got 100001"),
         (
             "close > sma(close, open)",
             1,
@@ -262,6 +263,7 @@ def test_every_independent_error_is_reported():
 
 def test_valid_rule_has_no_errors():
     assert validate("rsi(14) < 30 and close > vwap") == []
+    assert validate(None)[0].message == "a rule must be text, got NoneType"
 
 
 @settings(max_examples=300, deadline=None, database=None)

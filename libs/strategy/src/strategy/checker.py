@@ -11,6 +11,7 @@ from strategy.errors import RuleErrorInfo
 from strategy.parser import COMPARISONS, PBinary, PCall, PName, PNode, PNum, PTime, PUnary, error_at
 
 _CALLABLE = (*SPECS, "prev")
+MAX_PERIOD = 100_000  # bars; bounds the ring buffers a live evaluator allocates
 
 
 def _suggest(name: str, candidates) -> str:
@@ -152,6 +153,9 @@ class Checker:
         value = float(arg.text)
         if value <= 0 or (integer and not value.is_integer()):
             self.err(arg.span, f"{what} must be {kind}, got {arg.text}")
+            return None
+        if integer and value > MAX_PERIOD:
+            self.err(arg.span, f"{what} must be at most {MAX_PERIOD}, got {arg.text}")
             return None
         return value
 

@@ -29,6 +29,8 @@ def parse(text: str) -> Rule:
 
 def validate(text: str) -> list[RuleErrorInfo]:
     """Return every problem in a rule (empty when it is valid); never raises."""
+    if not isinstance(text, str):
+        return [RuleErrorInfo(1, 1, 2, f"a rule must be text, got {type(text).__name__}")]
     try:
         parse(text)
     except RuleSyntaxError as exc:
