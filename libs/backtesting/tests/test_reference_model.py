@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from btengine import Settings, run
 from btengine.bars import as_bars
 from btengine.engine import fill_paise
