@@ -1,0 +1,1 @@
+"""Strategies, backtest jobs, results and analytics (ARCHITECTURE.md §2 backtest)."""
