@@ -1,6 +1,6 @@
 """End-to-end fixtures: the REAL auth and gateway processes on isolated NATS, Postgres, Redis.
 
-One platform per test module (starting it costs a few seconds); each test gets its own
+One platform per session (starting it costs a few seconds); each test gets its own
 client address (X-Forwarded-For through the trusted loopback proxy), so per-IP limits and
 throttles of one test never touch another, and its own e-mail addresses.
 """
@@ -12,6 +12,7 @@ import itertools
 import secrets
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,12 +52,13 @@ class E2E:
 
         for run in self.platform.running:
             if run.spec.name == name:
-                stop_process(run.popen, grace=10)
+                stop_process(run.popen, grace=3)
 
 
-@pytest.fixture(scope="module")
-def e2e(pg_admin_dsn: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[E2E]:
+@contextmanager
+def running_platform(pg_admin_dsn: str, redis_url: str,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
+    """Start auth and gateway on their own NATS, database, roles and Redis prefix."""
     tag = secrets.token_hex(4)
     run_dir = tmp_path_factory.mktemp(f"e2e-{tag}")
     (run_dir / "admin-password").write_text(ADMIN_PASSWORD)
@@ -98,14 +100,29 @@ def e2e(pg_admin_dsn: str, redis_url: str, tmp_path_factory: pytest.TempPathFact
         platform = Platform(manifest, nats_url=nats_server.url, admin_dsn=pg_admin_dsn,
                             redis_url=redis_url, run_dir=run_dir, root=ROOT,
                             role_prefix=f"e2e{tag}_", redis_prefix=prefix,
-                            console=Console(log, color=False), ready_timeout=60, grace=10)
+                            console=Console(log, color=False), ready_timeout=60, grace=3)
         try:
             with platform:
                 yield E2E(manifest.url, nats_server.url, platform, prefix, log_file)
         finally:
             run_sync(drop_database(pg_admin_dsn, manifest.database))
-            for proc in (auth,):
-                run_sync(drop_role(pg_admin_dsn, f"e2e{tag}_{proc.name}"))
+            run_sync(drop_role(pg_admin_dsn, f"e2e{tag}_auth"))
+
+
+@pytest.fixture(scope="session")
+def e2e(pg_admin_dsn: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[E2E]:
+    """Give the whole session one platform (tests isolate themselves by user and address)."""
+    with running_platform(pg_admin_dsn, redis_url, tmp_path_factory) as e2e:
+        yield e2e
+
+
+@pytest.fixture(scope="module")
+def lone_e2e(pg_admin_dsn: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[E2E]:
+    """Give one module a platform of its own, for tests that stop a service."""
+    with running_platform(pg_admin_dsn, redis_url, tmp_path_factory) as e2e:
+        yield e2e
 
 
 class Api:
@@ -193,6 +210,14 @@ class Api:
 @pytest.fixture
 async def api(e2e: E2E) -> AsyncIterator[Api]:
     api = Api(e2e)
+    async with api.client() as http:
+        api.http = http
+        yield api
+
+
+@pytest.fixture
+async def lone_api(lone_e2e: E2E) -> AsyncIterator[Api]:
+    api = Api(lone_e2e)
     async with api.client() as http:
         api.http = http
         yield api
