@@ -46,3 +46,30 @@ def test_short_delivery_pays_stt_on_both_sides_and_stamp_on_the_buy_back(make_ba
     assert (sell.stamp, buy.stamp > 0) == (0, True)
     assert rec["charges"] == sell.total + buy.total
     assert rec["pnl_gross"] == 1000
+
+
+def test_lot_size_in_force_at_entry_comes_from_the_bars(make_bars, sig):
+    # NIFTY lots went from 25 to 75 on 2024-11-20
+    bars = make_bars(
+        [
+            (24000, 24000, 24000, 24000),
+            (24000, 24000, 24000, 24000),
+            (24010, 24010, 24010, 24010),
+            (24020, 24020, 24020, 24020),
+            (24030, 24030, 24030, 24030),
+        ],
+        times=[
+            "2024-11-18 00:00",
+            "2024-11-19 00:00",
+            "2024-11-20 00:00",
+            "2024-11-21 00:00",
+            "2024-11-22 00:00",
+        ],
+    )
+    bars["lot_size"] = [25, 25, 75, 75, 75]
+    s = Settings(segment="NSE_FNO", product="futures", quantity=2, costs=False, initial_capital=1e6)
+    r = run(bars, sig(5, 0, 2), sig(5, 1, 3), s)
+    recs = r.trade_records()
+    assert [x["qty"] for x in recs] == [50, 150]
+    assert [str(x["pnl_gross"]) for x in recs] == ["500.00", "1500.00"]
+    assert r.equity[-1] == 1e6 + 2000

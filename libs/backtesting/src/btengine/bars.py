@@ -25,6 +25,7 @@ class Bars:
     close: np.ndarray
     volume: np.ndarray
     interval_ns: int
+    lot_size: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -66,9 +67,10 @@ def _ts_ns(ts: Any) -> np.ndarray:
 
 
 def as_bars(bars: Any) -> Bars:
-    """Return ``Bars`` from a mapping or polars DataFrame with ts, open, high, low, close[, volume].
+    """Return ``Bars`` from a mapping or DataFrame: ts, open, high, low, close[, volume, lot_size].
 
     Naive datetime64 values are taken as UTC; a polars tz-aware column is converted to UTC.
+    ``lot_size`` (optional, per bar) is the contract lot size in force on that bar's date.
     """
     if isinstance(bars, Bars):
         return bars
@@ -77,14 +79,19 @@ def as_bars(bars: Any) -> Bars:
         k: np.ascontiguousarray(np.asarray(bars[k], dtype=np.float64))
         for k in ("open", "high", "low", "close")
     }
-    has_volume = "volume" in (bars.columns if hasattr(bars, "columns") else bars)
-    volume = np.asarray(bars["volume"], dtype=np.float64) if has_volume else np.zeros(len(ts))
+    names = bars.columns if hasattr(bars, "columns") else bars
+    volume = (
+        np.asarray(bars["volume"], dtype=np.float64) if "volume" in names else np.zeros(len(ts))
+    )
+    lot_size = np.asarray(bars["lot_size"], dtype=np.int64) if "lot_size" in names else None
     n = len(ts)
     if any(len(c) != n for c in cols.values()):
         raise ValueError("bar arrays differ in length")
+    if any(np.isnan(c).any() for c in cols.values()):
+        raise ValueError("bar prices contain NaN")
     if n > 1 and np.any(np.diff(ts) <= 0):
         raise ValueError("ts must be strictly increasing")
-    return Bars(ts=ts, volume=volume, interval_ns=_interval(ts), **cols)
+    return Bars(ts=ts, volume=volume, interval_ns=_interval(ts), lot_size=lot_size, **cols)
 
 
 def _interval(ts: np.ndarray) -> int:

@@ -86,7 +86,11 @@ def _trades(b: Bars, s: Settings, plan, entry_paise, exit_paise) -> Trades:
     exit_bar = plan.exit_key // 2
     close_exit = (plan.exit_key % 2 == 1) & ((plan.reason == SQUARE_OFF) | (plan.reason == END))
     exit_time = b.ts[exit_bar] + np.where(close_exit, b.interval_ns, 0)
-    units = s.units
+    # lots × the lot size in force at entry when the bars carry one (F&O lot sizes change)
+    if b.lot_size is not None:
+        units = s.quantity * b.lot_size[plan.entry_bar]
+    else:
+        units = np.full(len(plan.entry_bar), s.units, dtype=np.int64)
     gross = s.sign * units * (exit_paise - entry_paise)
     n = len(plan.entry_bar)
     entry_charges = np.zeros(n, dtype=np.int64)
@@ -96,8 +100,10 @@ def _trades(b: Bars, s: Settings, plan, entry_paise, exit_paise) -> Trades:
     )
     if s.costs and n:
         entry_side, exit_side = ("buy", "sell") if s.sign > 0 else ("sell", "buy")
-        entry_charges = _side_charges(b, s, entry_side, plan.entry_bar, entry_paise, components)
-        exit_charges = _side_charges(b, s, exit_side, exit_bar, exit_paise, components)
+        entry_charges = _side_charges(
+            b, s, entry_side, plan.entry_bar, entry_paise * units, components
+        )
+        exit_charges = _side_charges(b, s, exit_side, exit_bar, exit_paise * units, components)
     charges = entry_charges + exit_charges
     return Trades(
         entry_bar=plan.entry_bar,
@@ -117,7 +123,7 @@ def _trades(b: Bars, s: Settings, plan, entry_paise, exit_paise) -> Trades:
     )
 
 
-def _side_charges(b: Bars, s: Settings, side: str, bar, price_paise, components) -> np.ndarray:
+def _side_charges(b: Bars, s: Settings, side: str, bar, turnover, components) -> np.ndarray:
     """Return charges (paise) of one side of every trade, using each fill date's rates."""
     table = costs.default_table()
     change_days = np.array([(d - _EPOCH).days for d in table.change_dates], dtype=np.int64)
@@ -129,7 +135,6 @@ def _side_charges(b: Bars, s: Settings, side: str, bar, price_paise, components)
         )
     regime = np.searchsorted(change_days, day, side="right") - 1
     out = np.zeros(len(bar), dtype=np.int64)
-    turnover = price_paise * s.units
     for r in np.unique(regime):
         sel = regime == r
         rates = costs.rates_for(
@@ -151,16 +156,15 @@ def equity_curve(b: Bars, s: Settings, t: Trades) -> np.ndarray:
     still open at that close: side × qty × (close − entry fill) − their entry charges.
     """
     n = len(b)
-    su = float(t.sign * t.qty)
+    su = (t.sign * t.qty).astype(np.float64)
     # one signed bincount per piecewise-constant series: positions held, and cash effects
     # (entry cost leaves at entry, comes back at exit together with the net P&L)
     bars_at = np.concatenate([t.entry_bar, t.exit_bar])
-    held = np.concatenate([np.ones(len(t)), -np.ones(len(t))])
-    q = np.cumsum(np.bincount(bars_at, weights=held, minlength=n))
+    q = np.cumsum(np.bincount(bars_at, weights=np.concatenate([su, -su]), minlength=n))
     cost_in = su * t.entry_paise / 100 + t.entry_charges_paise / 100
     cash = np.concatenate([-cost_in, cost_in + t.net_paise / 100])
     flow = np.cumsum(np.bincount(bars_at, weights=cash, minlength=n))
-    return s.initial_capital + flow + su * q * b.close
+    return s.initial_capital + flow + q * b.close
 
 
 def exposure_pct(n: int, entry_bar: np.ndarray, exit_key: np.ndarray) -> float:

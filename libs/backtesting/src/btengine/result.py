@@ -17,14 +17,14 @@ from btengine.settings import Settings
 
 @dataclass
 class Trades:
-    """Columnar trade list; money is integer paise, times are epoch-ns UTC."""
+    """Columnar trade list; money is integer paise, times are epoch-ns UTC, qty in units."""
 
     entry_bar: np.ndarray
     exit_bar: np.ndarray
     entry_time: np.ndarray
     exit_time: np.ndarray
     sign: int
-    qty: int
+    qty: np.ndarray
     entry_paise: np.ndarray
     exit_paise: np.ndarray
     gross_paise: np.ndarray
@@ -67,7 +67,7 @@ class Result:
                 "entry_bar": t.entry_bar,
                 "exit_bar": t.exit_bar,
                 "side": ["long" if t.sign > 0 else "short"] * len(t),
-                "qty": np.full(len(t), t.qty, dtype=np.int64),
+                "qty": t.qty,
                 "entry_price_paise": t.entry_paise,
                 "exit_price_paise": t.exit_paise,
                 "pnl_gross_paise": t.gross_paise,
