@@ -19,7 +19,6 @@ class Tok(Enum):
     EOF = "end of rule"
 
 
-KEYWORDS = frozenset({"and", "or", "not", "crosses", "above", "below"})
 _TWO_CHAR_OPS = (">=", "<=", "==", "!=")
 _ONE_CHAR_OPS = "+-*/<>"
 

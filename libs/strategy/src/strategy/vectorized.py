@@ -1,14 +1,13 @@
 """Whole-history evaluation: the AST compiled to polars expressions.
 
 Arithmetic, comparisons, logic, `prev`, `crosses` and time filters are native polars
-expressions; indicators are `map_batches` calls into `strategy.kernels` (numpy, one pass per
-window offset, never a Python loop per bar). Missing values (warm-up, division by zero) are
-nulls; logic is three-valued (Kleene) and a null signal counts as False.
+expressions; indicators and division are `map_batches` calls into `strategy.kernels` (numpy,
+a few whole-array passes per window, never a Python loop per bar). Missing values (warm-up,
+division by zero) are nulls; logic is three-valued (Kleene) and a null signal counts as False.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from strategy import kernels as K
@@ -31,107 +30,17 @@ from strategy.ast import (
     to_text,
     walk,
 )
-
-IST = "Asia/Kolkata"
-_F64 = pl.Float64
-
-
-def _ist(ts: pl.Expr) -> pl.Expr:
-    return ts.dt.convert_time_zone(IST)
-
-
-def _np_kernel(fn, *params) -> callable:
-    def run(s: pl.Series) -> pl.Series:
-        return pl.Series(fn(s.cast(_F64).to_numpy(), *params), dtype=_F64, nan_to_null=True)
-
-    return run
-
-
-def _hlc_kernel(fn, *params) -> callable:
-    def run(s: pl.Series) -> pl.Series:
-        h, lo, c = (s.struct.field(f).cast(_F64).to_numpy() for f in ("high", "low", "close"))
-        return pl.Series(fn(h, lo, c, *params), dtype=_F64, nan_to_null=True)
-
-    return run
-
-
-def _macd_part(part: int, fast: int, slow: int, sig: int):
-    return lambda x: K.macd(x, fast, slow, sig)[part]
-
-
-def _bb(which: str, n: int, k: float):
-    def run(x: np.ndarray) -> np.ndarray:
-        mid = K.sma(x, n)
-        if which == "bb_middle":
-            return mid
-        sd = K.stdev(x, n)
-        return mid + k * sd if which == "bb_upper" else mid - k * sd
-
-    return run
-
-
-_SIMPLE = {
-    "sma": K.sma,
-    "ema": K.ema,
-    "wma": K.wma,
-    "rsi": K.rsi,
-    "stdev": K.stdev,
-    "roc": K.roc,
-    "highest": K.highest,
-    "lowest": K.lowest,
-}
-
-
-def _vwap_kernel(s: pl.Series) -> pl.Series:
-    h, lo, c, v = (
-        s.struct.field(f).cast(_F64).to_numpy() for f in ("high", "low", "close", "volume")
-    )
-    day = s.struct.field("day").to_numpy()
-    return pl.Series(K.vwap(h, lo, c, v, day), dtype=_F64, nan_to_null=True)
-
-
-def _vwap() -> pl.Expr:
-    day = _ist(pl.col("ts")).dt.date().cast(pl.Int32).alias("day")
-    fields = pl.struct(pl.col("high"), pl.col("low"), pl.col("close"), pl.col("volume"), day)
-    return fields.map_batches(_vwap_kernel, return_dtype=_F64)
-
-
-def _divide_kernel(s: pl.Series) -> pl.Series:
-    a, b = (s.struct.field(f).cast(_F64).to_numpy() for f in ("a", "b"))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.where(b != 0.0, a / b, np.nan)
-    return pl.Series(q, dtype=_F64, nan_to_null=True)
-
-
-def _divide(a: pl.Expr, b: pl.Expr, left: Expr, right: Expr) -> pl.Expr:
-    """Divide exactly; x/0 has no value.
-
-    polars may turn a division by a scalar into a multiplication by its reciprocal, which is
-    not the IEEE quotient the incremental evaluator computes, so the division runs in numpy.
-    """
-    if _is_constant(left) and _is_constant(right):
-        x, y = _fold(left), _fold(right)
-        return pl.lit(None if x is None or y is None or y == 0.0 else x / y, dtype=_F64)
-    return pl.struct(a.alias("a"), b.alias("b")).map_batches(_divide_kernel, return_dtype=_F64)
-
-
-def _fold(node: Expr) -> float | None:
-    """Evaluate a constant number expression with Python floats (as the incremental side does)."""
-    match node:
-        case Num(value):
-            return float(value)
-        case Neg(expr):
-            v = _fold(expr)
-            return None if v is None else -v
-        case Arith(op, left, right):
-            x, y = _fold(left), _fold(right)
-            if x is None or y is None:
-                return None
-            if op == "/":
-                return None if y == 0.0 else x / y
-            return x + y if op == "+" else x - y if op == "-" else x * y
-    raise TypeError(f"not a constant number: {node!r}")
-
+from strategy.polars_ops import (
+    F64,
+    SIMPLE,
+    bollinger,
+    divide,
+    hlc_kernel,
+    ist,
+    macd_part,
+    np_kernel,
+    vwap,
+)
 
 _MIRROR = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 _OPS = {
@@ -205,34 +114,44 @@ class _Compiler:
     def indicator(self, node: Indicator) -> pl.Expr:
         name, p = node.name, node.params
         if name == "vwap":
-            return _vwap()
+            return vwap()
         if name in ("atr", "high", "low"):
             n = int(p[0])
             if name == "high":
-                return pl.col("high").cast(_F64).map_batches(_np_kernel(K.highest, n)).shift(1)
+                return (
+                    pl.col("high")
+                    .cast(F64)
+                    .map_batches(np_kernel(K.highest, n), return_dtype=F64)
+                    .shift(1)
+                )
             if name == "low":
-                return pl.col("low").cast(_F64).map_batches(_np_kernel(K.lowest, n)).shift(1)
+                return (
+                    pl.col("low")
+                    .cast(F64)
+                    .map_batches(np_kernel(K.lowest, n), return_dtype=F64)
+                    .shift(1)
+                )
             hlc = pl.struct(pl.col("high"), pl.col("low"), pl.col("close"))
-            return hlc.map_batches(_hlc_kernel(K.atr, n), return_dtype=_F64)
+            return hlc.map_batches(hlc_kernel(K.atr, n), return_dtype=F64)
         src = self.expr(node.source)
-        if name in _SIMPLE:
-            fn = _SIMPLE[name]
-            return src.map_batches(_np_kernel(fn, int(p[0])), return_dtype=_F64)
+        if name in SIMPLE:
+            fn = SIMPLE[name]
+            return src.map_batches(np_kernel(fn, int(p[0])), return_dtype=F64)
         if name.startswith("macd"):
             part = {"macd": 0, "macd_signal": 1, "macd_hist": 2}[name]
-            fn = _macd_part(part, int(p[0]), int(p[1]), int(p[2]))
+            fn = macd_part(part, int(p[0]), int(p[1]), int(p[2]))
         else:
-            fn = _bb(name, int(p[0]), float(p[1]))
-        return src.map_batches(_np_kernel(fn), return_dtype=_F64)
+            fn = bollinger(name, int(p[0]), float(p[1]))
+        return src.map_batches(np_kernel(fn), return_dtype=F64)
 
     def build(self, node: Expr) -> pl.Expr:
         match node:
             case Num(value):
-                return pl.lit(float(value), dtype=_F64)
+                return pl.lit(float(value), dtype=F64)
             case Series(name):
-                return pl.col(name).cast(_F64)
+                return pl.col(name).cast(F64)
             case TimeOfDay():
-                t = _ist(pl.col("ts"))
+                t = ist(pl.col("ts"))
                 return (
                     t.dt.hour().cast(pl.Int32) * 3600
                     + t.dt.minute().cast(pl.Int32) * 60
@@ -256,7 +175,7 @@ class _Compiler:
                     return a - b
                 if op == "*":
                     return a * b
-                return _divide(a, b, left, right)
+                return divide(a, b, left, right, _is_constant(left) and _is_constant(right))
             case Compare(op, left, right):
                 return _compare(op, self.expr(left), self.expr(right), left, right)
             case Logic(op, left, right):
