@@ -136,9 +136,14 @@ def make_settings(nats_url: str, dsn: str, redis_url: str, prefix: str, tmp_path
 
 
 @pytest.fixture
-async def svc(nats_url, pg_service_dsn, redis_url, redis_prefix, tmp_path) -> AsyncIterator[Harness]:
-    """Run build_app in-process and yield a gateway-like client."""
-    settings = make_settings(nats_url, pg_service_dsn("auth"), redis_url, redis_prefix, tmp_path)
+async def svc(request, nats_url, pg_service_dsn, redis_url, redis_prefix,
+              tmp_path) -> AsyncIterator[Harness]:
+    """Run build_app in-process and yield a gateway-like client.
+
+    Settings can be overridden per test: `@pytest.mark.parametrize("svc", [{...}], indirect=True)`.
+    """
+    settings = make_settings(nats_url, pg_service_dsn("auth"), redis_url, redis_prefix, tmp_path,
+                             **getattr(request, "param", {}))
     async with build_app(settings) as rt:
         ring = KeyRing.from_files(sorted((tmp_path / "secrets" / "jwt").glob("*.pem")))
         assert ring.active.kid == load_pem(next((tmp_path / "secrets" / "jwt").glob("*.pem"))).kid
