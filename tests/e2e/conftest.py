@@ -21,7 +21,6 @@ import httpx
 import nats
 import orjson
 import pytest
-
 from svckit.devrun.manifest import Manifest, Process
 from svckit.devrun.output import Console
 from svckit.devrun.platform import Platform
@@ -113,16 +112,19 @@ def running_platform(pg_admin_dsn: str, redis_url: str,
 def e2e(pg_admin_dsn: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
         ) -> Iterator[E2E]:
     """Give the whole session one platform (tests isolate themselves by user and address)."""
+    # (test_outage stops auth; pytest_collection_modifyitems runs it last.)
     with running_platform(pg_admin_dsn, redis_url, tmp_path_factory) as e2e:
         yield e2e
 
 
-@pytest.fixture(scope="module")
-def lone_e2e(pg_admin_dsn: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[E2E]:
-    """Give one module a platform of its own, for tests that stop a service."""
-    with running_platform(pg_admin_dsn, redis_url, tmp_path_factory) as e2e:
-        yield e2e
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker of tests that stop a platform service."""
+    config.addinivalue_line("markers", "stops_services: stops a service of the shared platform")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run tests that stop a service last, so the shared platform serves everything before."""
+    items.sort(key=lambda item: item.get_closest_marker("stops_services") is not None)
 
 
 class Api:
@@ -210,14 +212,6 @@ class Api:
 @pytest.fixture
 async def api(e2e: E2E) -> AsyncIterator[Api]:
     api = Api(e2e)
-    async with api.client() as http:
-        api.http = http
-        yield api
-
-
-@pytest.fixture
-async def lone_api(lone_e2e: E2E) -> AsyncIterator[Api]:
-    api = Api(lone_e2e)
     async with api.client() as http:
         api.http = http
         yield api

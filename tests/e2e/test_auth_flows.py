@@ -132,7 +132,7 @@ async def test_email_verification_token_works_once(api):
 
 async def test_resend_verification_needs_a_signed_in_user(api):
     api.error(await api.http.post("/api/auth/resend-verification"), 401, "UNAUTHORIZED")
-    _, token, user = await api.signup()
+    _, token, _user = await api.signup()
     r = await api.http.post("/api/auth/resend-verification", headers=api.bearer(token))
     assert r.status_code == 200, r.text
 

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+# Stops auth for good: the conftest orders it after every other end-to-end test.
+pytestmark = [pytest.mark.e2e, pytest.mark.stops_services]
 
 
-async def test_stopped_auth_gives_503_quickly(lone_api, lone_e2e):
-    api, e2e = lone_api, lone_e2e
+async def test_stopped_auth_gives_503_quickly(api, e2e):
     _, token, _ = await api.signup()
     e2e.stop("auth")
     started = time.monotonic()

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_profile_password_and_preferences(api):
-    email, token, user = await api.signup()
+    email, token, _user = await api.signup()
     auth = api.bearer(token)
     r = await api.http.put("/api/user/profile", json={"name": "Renamed", "phone": "+91 98765 43210"},
                            headers=auth)
