@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field, model_validator
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field, PlainSerializer, model_validator
 
 from . import subjects
 from .api import ApiModel, ApiReply, Page, PageQuery
@@ -40,6 +43,13 @@ Interval = Literal["1m", "5m", "15m", "1h", "1d"]
 Product = Literal["INTRADAY", "CNC", "MARGIN", "MTF", "CO", "BO"]
 
 _SECURITY_ID = r"^[0-9A-Za-z_\-]{1,20}$"
+
+PriceChange = Annotated[
+    Decimal,
+    Field(max_digits=18, decimal_places=4),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+]
+"""A signed price difference in rupees (a decimal string on the wire)."""
 
 
 class InstrumentRef(ApiModel):
@@ -123,7 +133,7 @@ class Quote(ApiReply):
     high: Price | None = None
     low: Price | None = None
     prev_close: Price | None = None
-    change: Price | None = Field(default=None, description="ltp - prevClose (may be negative)")
+    change: PriceChange | None = Field(default=None, description="ltp - prevClose")
     bid: Price | None = None
     ask: Price | None = None
     oi: int | None = None
