@@ -98,6 +98,15 @@ def test_dev_generates_a_signing_key_once_and_prod_refuses(tmp_path):
     assert load_keyring(prod).active.kid == key.kid
 
 
+def test_settings_read_the_admin_password_from_a_file(monkeypatch, tmp_path):
+    (tmp_path / "pw").write_text("Admin-password-7\n")
+    monkeypatch.setenv("AUTH_ADMIN_EMAIL", "root@example.com")
+    monkeypatch.setenv("AUTH_ADMIN_PASSWORD_FILE", str(tmp_path / "pw"))
+    settings = AuthSettings()
+    assert settings.admin_password.get_secret_value() == "Admin-password-7"
+    assert settings.service_name == "auth" and settings.mail_links_logged()
+
+
 def test_settings_refuse_prod_without_keys_and_admin_without_password(monkeypatch):
     with pytest.raises(ValueError, match="AUTH_DATA_KEY"):
         AuthSettings(environment="prod")
