@@ -5,6 +5,7 @@ nats_url, redis_url and redis_prefix come from svckit.testing.plugin (the root c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
@@ -113,6 +114,9 @@ class FakeAuth:
             return USER.model_copy(update={"id": body.user_id, "status": body.status}).model_dump(
                 by_alias=True, mode="json")
 
+        async def never_answers(_b: Any, _c: RequestContext) -> None:
+            await asyncio.sleep(3)
+
         async def verify_key(body: A.VerifyApiKey, _c: RequestContext) -> A.ApiKeyOwner:
             if body.api_key != "ak_valid_key_123":
                 raise Unauthorized("Invalid API key")
@@ -129,6 +133,7 @@ class FakeAuth:
         ep(A.ADMIN_LIST_USERS, A.AdminListUsers, users)
         ep(A.ADMIN_SET_STATUS, A.AdminSetStatus, set_status)
         ep(A.VERIFY_API_KEY, A.VerifyApiKey, verify_key)
+        ep(A.GET_PREFERENCES, Empty, never_answers)
 
 
 @pytest.fixture
