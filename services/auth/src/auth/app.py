@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -30,23 +30,28 @@ def migrations() -> list[mig.Migration]:
     return mig.load("auth")
 
 
-async def supervised(coro: Coroutine[Any, Any, Any]) -> None:
-    """Run a background loop; when cancelled, keep cancelling it until it has really stopped.
+async def supervised(name: str, factory: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    """Run a background loop, restarting it with backoff if it crashes, until cancelled.
 
-    On Python 3.11 `asyncio.wait_for` can swallow a cancellation that lands as its inner
-    future completes; a `while True` loop around it then never ends and shutdown hangs.
-    Re-cancelling from outside makes the next await raise, so the loop exits promptly.
+    When cancelled, keep cancelling it until it has really stopped: on Python 3.11
+    `asyncio.wait_for` can swallow a cancellation that lands as its inner future completes,
+    and a `while True` loop around it would then never end, hanging shutdown.
     """
-    task = asyncio.ensure_future(coro)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        while not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=0.2)
-        if not task.cancelled() and task.exception() is not None:
-            log.info("task.stopped", error=repr(task.exception()))
-        raise
+    delay = 0.5
+    while True:
+        task = asyncio.ensure_future(factory())
+        try:
+            await asyncio.shield(task)
+            return
+        except asyncio.CancelledError:
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.2)
+            raise
+        except Exception as exc:  # noqa: BLE001 - a dead relay or consumer would stop all events
+            log.error("task.restarting", task=name, error=repr(exc), in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 def make_core(settings: AuthSettings, rt: Runtime) -> Core:
@@ -79,8 +84,9 @@ async def build_app(settings: AuthSettings) -> AsyncIterator[Runtime]:
         uc = handlers.UseCases.build(core)
         handlers.register(rt.micro, uc)
         # the outbox relay is spawned here rather than by Runtime(outbox=True) to supervise it
-        rt.spawn(supervised(OutboxRelay(rt.pool, rt.js, SERVICE).run()))
+        relay = OutboxRelay(rt.pool, rt.js, SERVICE)
+        rt.spawn(supervised("outbox", relay.run))
         if settings.audit_consumer:
-            rt.spawn(supervised(audit_consumer.run(rt.js, uc.admin.ingest)))
+            rt.spawn(supervised("audit", lambda: audit_consumer.run(rt.js, uc.admin.ingest)))
         await rt.start()
         yield rt
