@@ -245,3 +245,13 @@ async def test_cors_is_off_unless_configured(gw):
         "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
     assert "access-control-allow-origin" not in r.headers
     await asyncio.sleep(0)
+
+
+async def test_requests_are_counted_per_route_template(gw):
+    from prometheus_client import REGISTRY
+
+    labels = {"method": "DELETE", "route": "/api/user/api-keys/{keyId}", "status": "503"}
+    before = REGISTRY.get_sample_value("gateway_http_requests_total", labels) or 0
+    r = await gw.http.delete("/api/user/api-keys/k-1", headers=bearer(gw.auth.token()))
+    assert r.status_code == 503
+    assert REGISTRY.get_sample_value("gateway_http_requests_total", labels) == before + 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from gateway.app import create_http_app
 from gateway.settings import GatewaySettings
 

@@ -31,6 +31,7 @@ def make_endpoint(route: Route) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         gw: Gateway = request.app.state.gw
         call: CallInfo = request.state.call
+        call.route = route.path
         call.action = route.subject.removeprefix("svc.")
         if route.path_params:
             call.resource_type = route.tag

@@ -11,6 +11,7 @@ from contracts.errors import ErrorCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from svckit.logging import get_logger
 
+from . import metrics
 from .audit import audit_event
 from .errors import HttpError
 from .settings import GatewaySettings
@@ -94,8 +95,12 @@ class EdgeMiddleware:
             else:
                 await self.app(scope, limited_receive, send_with_id)
         finally:
-            elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+            elapsed = time.perf_counter() - started
+            elapsed_ms = round(elapsed * 1000, 2)
             method, path = scope["method"], scope["path"]
+            label = call.route or ("spa" if not path.startswith("/api/") else "unmatched")
+            metrics.HTTP_REQUESTS.labels(method, label, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(method, label).observe(elapsed)
             log.info("http", method=method, path=path, status=status, duration_ms=elapsed_ms,
                      user_id=call.user_id, ip=call.client_ip)
             structlog.contextvars.unbind_contextvars("request_id")

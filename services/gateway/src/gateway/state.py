@@ -33,6 +33,7 @@ class CallInfo:
     client_ip: str | None
     user_agent: str | None
     user_id: str | None = None
+    route: str | None = None  # the route template, a bounded label for metrics
     action: str | None = None
     resource_type: str | None = None
     resource_id: str | None = None

@@ -18,6 +18,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from nats.aio.msg import Msg
 from svckit.logging import get_logger
 
+from . import metrics
 from .errors import HttpError
 from .identity import Principal
 from .state import Gateway
@@ -52,6 +53,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     sub = await gw.nc.subscribe(subjects.user_events(principal.user_id), cb=on_event)
     await ws.send_json({"type": "ready", "userId": principal.user_id})
     log.info("ws.connected", user_id=principal.user_id)
+    metrics.WS_CLIENTS.inc()
     tasks = [asyncio.create_task(_pump(ws, queue)), asyncio.create_task(_receive(ws)),
              asyncio.create_task(_watch_revocation(gw, principal)),
              asyncio.create_task(overflow.wait())]
@@ -67,6 +69,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
+        metrics.WS_CLIENTS.dec()
         log.info("ws.closed", user_id=principal.user_id)
 
 
@@ -74,6 +77,7 @@ def _close_reason(done: set[asyncio.Task], tasks: list[asyncio.Task],
                   overflow: asyncio.Event) -> tuple[int, str] | None:
     if overflow.is_set():
         log.warning("ws.too_slow")
+        metrics.WS_SLOW_CLOSES.inc()
         return CLOSE_TOO_SLOW, "Client too slow: event backlog full; reconnect"
     if tasks[2] in done and not tasks[2].cancelled() and tasks[2].exception() is None:
         return CLOSE_UNAUTHORIZED, "Session revoked"
@@ -109,6 +113,7 @@ async def _pump(ws: WebSocket, queue: asyncio.Queue[tuple[str, bytes]]) -> None:
         except orjson.JSONDecodeError:
             event = data.decode("utf-8", "replace")
         await ws.send_text(orjson.dumps({"type": "event", "subject": subject, "data": event}).decode())
+        metrics.WS_EVENTS.inc()
 
 
 async def _receive(ws: WebSocket) -> None:
