@@ -148,3 +148,32 @@ async def test_jwks_verifies_the_access_tokens(svc):
     # discoverable like every micro service
     ping = await svc.nc.request("$SRV.PING.auth", b"", timeout=5)
     assert b'"auth"' in ping.data
+
+
+async def test_audit_events_of_other_services_are_stored_once(svc):
+    from contracts import subjects
+    from contracts.events import encode, new_event_fields
+    from contracts.events.audit import AuditRecorded
+
+    admin = (await svc.login(svc.ADMIN_EMAIL, svc.ADMIN_PASSWORD))["accessToken"]
+    js = svc.nc.jetstream()
+    await js.publish(subjects.audit("gateway", "http"), b"not json")
+    event = AuditRecorded(**new_event_fields(), service="gateway", action="http", user_id="u-9",
+                          method="PUT", path="/api/user/profile", status=200, ip="198.51.100.3")
+    for msg_id in (event.event_id, event.event_id + "-again"):  # a copy has no second effect
+        await js.publish(subjects.audit("gateway", "http"), encode(event),
+                         headers={"Nats-Msg-Id": msg_id})
+
+    marker = AuditRecorded(**new_event_fields(), service="gateway", action="marker")
+    await js.publish(subjects.audit("gateway", "marker"), encode(marker))
+
+    async def marker_stored():
+        page = await svc.call(A.ADMIN_AUDIT_LOG, {"action": "marker"}, token=admin)
+        return page["total"] == 1
+
+    await svc.eventually(marker_stored)  # the stream is consumed in order: all before it are in
+    page = await svc.call(A.ADMIN_AUDIT_LOG, {"service": "gateway", "action": "http"}, token=admin)
+    assert page["total"] == 1
+    entry = page["items"][0]
+    assert (entry["id"], entry["method"], entry["path"], entry["status"]) == \
+        (event.event_id, "PUT", "/api/user/profile", 200)

@@ -67,3 +67,9 @@ def test_emails_and_ids_normalise():
     assert domain.normalise_email("  Ann@Example.COM ") == "ann@example.com"
     assert domain.parse_uuid("nope") is None
     assert str(domain.parse_uuid("6f1c0d8e-8d43-4a8e-9a43-0e6f3c1e2a11")).startswith("6f1c")
+
+
+def test_audit_ids_are_always_safe_ids():
+    assert domain.audit_entry_id("6f1c0d8e-8d43-4a8e-9a43-0e6f3c1e2a11").startswith("6f1c")
+    odd = domain.audit_entry_id("gateway:req/42")
+    assert odd == domain.audit_entry_id("gateway:req/42") and domain.parse_uuid(odd)

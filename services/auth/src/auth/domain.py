@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import string
 import uuid
@@ -135,6 +136,16 @@ def may_set_status(actor_id: str, target_id: str) -> bool:
 def page_offset(page: int, page_size: int) -> int:
     """Return the row offset of a 1-based page."""
     return (page - 1) * page_size
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+def audit_entry_id(event_id: str) -> str:
+    """Return an audit row id: the event id when it is a safe Id, else a UUID derived from it."""
+    if _SAFE_ID.fullmatch(event_id):
+        return event_id
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"audit:{event_id}"))
 
 
 def like_pattern(q: str) -> str:

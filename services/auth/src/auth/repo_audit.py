@@ -5,7 +5,7 @@ from __future__ import annotations
 from contracts.auth import AuditEntry, AuditQuery
 from contracts.events.audit import AuditRecorded
 
-from .domain import page_offset
+from .domain import audit_entry_id, page_offset
 from .repository import Conn, Row
 
 _COLS = ("id, ts, service, action, user_id, method, path, resource_type, resource_id, ip,"
@@ -23,7 +23,7 @@ async def insert(conn: Conn, event: AuditRecorded) -> None:
         f"INSERT INTO audit_log ({_COLS}, detail) VALUES"
         " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         " ON CONFLICT (id) DO NOTHING",
-        event.event_id, event.ts_event, event.service, event.action, event.user_id,
+        audit_entry_id(event.event_id), event.ts_event, event.service, event.action, event.user_id,
         event.method, event.path, event.resource_type, event.resource_id, event.ip,
         event.user_agent, event.request_id, event.status, event.outcome, event.detail,
     )
