@@ -160,6 +160,7 @@ async def test_password_reset_token_is_single_use_and_no_enumeration(api):
 async def test_two_factor_enable_login_and_disable(api):
     email, token, _ = await api.signup("twofa")
     auth = api.bearer(token)
+    api.error(await api.http.post("/api/auth/enable-2fa"), 401, "UNAUTHORIZED")
     r = await api.http.post("/api/auth/enable-2fa", headers=auth)
     assert r.status_code == 200, r.text
     totp = pyotp.TOTP(r.json()["secret"])
@@ -202,6 +203,9 @@ async def test_two_factor_enable_login_and_disable(api):
             "challengeToken": r.json()["challengeToken"], "recoveryCode": recovery[0]})
         api.error(r, 401, "UNAUTHORIZED")  # a recovery code works once
 
+    r = await api.http.post("/api/auth/disable-2fa", headers=auth, json={
+        "password": "Wr0ng-password", "recoveryCode": recovery[1]})
+    assert r.status_code in (400, 401, 403), r.text
     r = await api.http.post("/api/auth/disable-2fa", headers=auth, json={
         "password": "Corr3ct-horse-battery", "recoveryCode": recovery[1]})
     assert r.status_code == 200, r.text

@@ -255,3 +255,21 @@ async def test_requests_are_counted_per_route_template(gw):
     r = await gw.http.delete("/api/user/api-keys/k-1", headers=bearer(gw.auth.token()))
     assert r.status_code == 503
     assert REGISTRY.get_sample_value("gateway_http_requests_total", labels) == before + 1
+
+
+async def test_redis_down_fails_closed_with_503(gw):
+    import redis.asyncio as aioredis
+
+    from gateway.ratelimit import RateLimiter
+
+    dead = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        gw.app.gateway.auth._redis = dead
+        gw.app.gateway.limiter = RateLimiter(dead, gw.prefix)
+        r = await gw.http.get("/api/user/profile", headers=bearer(gw.auth.token()))
+        assert_error(r, 503, "SERVICE_UNAVAILABLE")
+        r = await gw.http.post("/api/auth/login", json={"email": "a@example.com",
+                                                        "password": "right-pass-1"})
+        assert_error(r, 503, "SERVICE_UNAVAILABLE")
+    finally:
+        await dead.aclose()

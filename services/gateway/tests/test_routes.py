@@ -84,3 +84,20 @@ def test_login_and_refresh_replies_are_documented_without_the_refresh_token(tmp_
     schemas = _doc(tmp_path)["components"]["schemas"]
     assert "refreshToken" not in schemas["SessionTokens"]["properties"]
     assert "accessToken" in schemas["SessionTokens"]["properties"]
+
+
+async def test_cors_allows_only_configured_origins_with_credentials(tmp_path):
+    import httpx
+
+    app = create_http_app(GatewaySettings(web_dist=tmp_path, cors_origins=["https://app.example"]))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://gw") as c:
+        ok = await c.options("/api/user/profile", headers={
+            "Origin": "https://app.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization"})
+        bad = await c.options("/api/user/profile", headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    assert ok.status_code == 200
+    assert ok.headers["access-control-allow-origin"] == "https://app.example"
+    assert ok.headers["access-control-allow-credentials"] == "true"
+    assert "access-control-allow-origin" not in bad.headers
