@@ -336,3 +336,44 @@ def test_vwap_hand_computed_across_two_days():
         ).dt.cast_time_unit("us")
     )
     assert series("vwap", df) == [10.0, 17.5, 30.0]
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "sma(close, 7)",
+        "ema(close, 7)",
+        "wma(close, 7)",
+        "rsi(close, 7)",
+        "stdev(close, 7)",
+        "roc(close, 7)",
+        "highest(close, 7)",
+        "lowest(close, 7)",
+        "high(7)",
+        "low(7)",
+        "atr(7)",
+        "vwap",
+        "macd",
+        "macd_signal",
+        "macd_hist(close, 3, 8, 4)",
+        "bb_upper",
+        "bb_middle",
+        "bb_lower(close, 5, 1)",
+        "ema(rsi(close, 14), 5)",
+        "prev(sma(close, 5), 3)",
+        "sma(close, 3) - prev(close, 4)",
+    ],
+)
+def test_lookback_is_the_first_bar_with_a_value(daily, expr):
+    rule = parse(f"{expr} > 0")
+    got = values(rule, daily).get_column(f"{_key(rule)} > 0").to_list()
+    first = next(i for i, v in enumerate(got) if v is not None)
+    assert first == rule.lookback
+    assert None not in got[first:]
+
+
+def test_lookback_of_crosses(daily):
+    rule = parse("sma(close, 5) crosses above sma(close, 9)")
+    got = values(rule, daily).get_column(str(rule)).to_list()
+    assert rule.lookback == 9
+    assert got[: rule.lookback] == [None] * rule.lookback and None not in got[rule.lookback :]
