@@ -37,7 +37,7 @@ def start_nats(
     deadline = time.monotonic() + timeout
     while http_status(health, timeout=0.5) != 200:
         if not server.alive():
-            raise failed(server, f"exited with code {proc.poll()} while starting")
+            raise failed(server, "exited while starting")
         if time.monotonic() >= deadline:
             raise failed(server, f"not healthy after {timeout:.0f}s")
         time.sleep(0.02)

@@ -129,7 +129,7 @@ def start_postgres(
     deadline = time.monotonic() + timeout
     while not (_postmaster_ready(data, proc.pid) and port_open(LOOPBACK, port)):
         if not server.alive():
-            raise failed(server, f"exited with code {proc.poll()} while starting")
+            raise failed(server, "exited while starting")
         if time.monotonic() >= deadline:
             raise failed(server, f"not ready after {timeout:.0f}s")
         time.sleep(0.05)

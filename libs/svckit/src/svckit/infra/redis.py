@@ -34,7 +34,7 @@ def start_redis(
     # While it replays the append-only file Redis answers -LOADING; wait for +PONG.
     while redis_ping(server.url, timeout=0.5) != "+PONG":
         if not server.alive():
-            raise failed(server, f"exited with code {proc.poll()} while starting")
+            raise failed(server, "exited while starting")
         if time.monotonic() >= deadline:
             raise failed(server, f"not answering PING after {timeout:.0f}s")
         time.sleep(0.02)
