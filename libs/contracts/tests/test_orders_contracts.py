@@ -4,13 +4,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from pydantic import ValidationError
-
 from contracts import brokerage as b
 from contracts import orders as o
 from contracts import subjects
 from contracts.events import decode, encode, new_event_fields
 from contracts.events import orders as ev
+from pydantic import ValidationError
 
 
 def test_request_subjects_are_under_the_brokerage_service():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import nats
 import orjson
 import pytest
-
 from brokerage.app import build_app
 from brokerage.settings import BrokerageSettings
 from brokerage.testing import make_settings

@@ -12,11 +12,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-
-from contracts import brokerage as b
-from contracts import orders as o
 from brokerage.crypto import KeyRing
 from brokerage.testing import call, order_intent, publish_intent, until
+from contracts import brokerage as b
+from contracts import orders as o
 from svckit.errors import Unavailable
 
 pytestmark = pytest.mark.integration
@@ -34,10 +33,15 @@ def service_env(sim, nats_url: str, dsn: str, redis_url: str, prefix: str, keys:
             "BROKERAGE_LOG_JSON": "true"}
 
 
+def spawn(env: dict, log: Path) -> subprocess.Popen:
+    """Start `python -m brokerage` with its output in a log file."""
+    return subprocess.Popen([sys.executable, "-m", "brokerage"], env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
 async def start(env: dict, log: Path, nc) -> subprocess.Popen:
     """Start the service and wait until it answers requests."""
-    proc = subprocess.Popen([sys.executable, "-m", "brokerage"], env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    proc = await asyncio.to_thread(spawn, env, log)
 
     async def answering():
         assert proc.poll() is None, log.read_text()[-3000:]

@@ -7,10 +7,15 @@ from decimal import Decimal
 
 import httpx
 import pytest
-
-from brokerage.adapters.base import (BrokerAuthFailed, BrokerOrder, BrokerRejected,
-                                     BrokerRetryable, BrokerUnknownOutcome, OrderChange,
-                                     OrderRequest)
+from brokerage.adapters.base import (
+    BrokerAuthFailed,
+    BrokerOrder,
+    BrokerRejected,
+    BrokerRetryable,
+    BrokerUnknownOutcome,
+    OrderChange,
+    OrderRequest,
+)
 from brokerage.adapters.dhan.client import DhanClient
 from brokerage.adapters.dhan.consent import ConsentClient
 from brokerage.adapters.dhan.execution import DhanAdapter
@@ -28,9 +33,9 @@ def adapter_for(sim, client_id: str, token: str, **kw) -> DhanAdapter:
 
 
 def buy(correlation_id: str, **kw) -> OrderRequest:
-    values = dict(correlation_id=correlation_id, security_id="2885", exchange_segment="NSE_EQ",
-                  transaction_type="BUY", quantity=1, order_type="MARKET",
-                  product_type="INTRADAY")
+    values = {"correlation_id": correlation_id, "security_id": "2885",
+              "exchange_segment": "NSE_EQ", "transaction_type": "BUY", "quantity": 1,
+              "order_type": "MARKET", "product_type": "INTRADAY"}
     values.update(kw)
     return OrderRequest(**values)
 
@@ -59,7 +64,7 @@ async def test_orders_portfolio_and_the_order_socket(sim):
         await until(lambda: sim.sim.order_hub.count(client_id) == 1)
         profile = await dhan.profile()
         assert profile.client_id == client_id and profile.token_validity
-        assert (await dhan.funds()).available == Decimal("1000000")
+        assert (await dhan.funds()).available == Decimal(1000000)
         ack = await dhan.place(buy("adapter-1"))
         assert ack.status == "TRANSIT" and ack.broker_order_id
         found = await dhan.find_by_correlation("adapter-1")
@@ -74,10 +79,10 @@ async def test_orders_portfolio_and_the_order_socket(sim):
         [position] = await dhan.positions()
         assert position.net_quantity == 1 and position.security_id == "2885"
         assert await dhan.holdings() == []  # live Dhan's 500 DH-1111 means "none"
-        resting = await dhan.place(buy("adapter-2", order_type="LIMIT", price=Decimal("1380")))
+        resting = await dhan.place(buy("adapter-2", order_type="LIMIT", price=Decimal(1380)))
         await until(lambda: any(u.broker_order_id == resting.broker_order_id
                                 and u.status == "PENDING" for u in updates))
-        await dhan.modify(resting.broker_order_id, OrderChange(price=Decimal("1381"),
+        await dhan.modify(resting.broker_order_id, OrderChange(price=Decimal(1381),
                                                                order_type="LIMIT"),
                           BrokerOrder(resting.broker_order_id, "PENDING", quantity=1))
         book = {o.broker_order_id: o for o in await dhan.orders()}
@@ -150,7 +155,7 @@ async def test_pacing_keeps_order_calls_under_the_per_second_limit(sim):
     loop = asyncio.get_running_loop()
     started = loop.time()
     acks = await asyncio.gather(*(dhan.place(buy(f"pace-{i}", order_type="LIMIT",
-                                                 price=Decimal("1380"))) for i in range(8)))
+                                                 price=Decimal(1380))) for i in range(8)))
     assert all(a.broker_order_id for a in acks)  # none met Dhan's 429
     assert loop.time() - started >= 0.9
     await dhan.close()
@@ -165,7 +170,7 @@ async def test_consent_flow_yields_a_working_token(sim):
     got = await consent.consume(token_id, creds["apiKey"], creds["apiSecret"])
     assert got.client_id == creds["dhanClientId"] and got.expires_at is not None
     dhan = adapter_for(sim, got.client_id, got.access_token)
-    assert (await dhan.funds()).available == Decimal("500000")
+    assert (await dhan.funds()).available == Decimal(500000)
     await dhan.close()
     with pytest.raises(BrokerAuthFailed):
         await consent.generate(creds["dhanClientId"], creds["apiKey"], "wrong-secret")

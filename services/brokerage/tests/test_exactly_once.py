@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
+from brokerage.testing import call, order_intent, publish_intent, until
 from contracts import brokerage as b
 from contracts import orders as o
 from contracts.events.orders import ORDER_EVENT_NAMES
-from brokerage.testing import call, order_intent, publish_intent, until
 
 pytestmark = pytest.mark.integration
 FAULTS = {

@@ -6,12 +6,11 @@ from decimal import Decimal
 
 import orjson
 import pytest
-
+from brokerage.adapters.paper.charges import charges
+from brokerage.testing import call, order_intent, publish_intent, until
 from contracts import brokerage as b
 from contracts import orders as o
 from contracts import subjects
-from brokerage.adapters.paper.charges import charges
-from brokerage.testing import call, order_intent, publish_intent, until
 
 pytestmark = pytest.mark.integration
 RELIANCE = "2885"
@@ -65,7 +64,7 @@ async def test_paper_market_and_limit_orders_fill_on_ticks_with_charges(app, nc,
     realized = (Decimal("1420.5") - Decimal("1410.6")) * 10
     assert Decimal(positions[0]["realizedPnl"]) == realized
     summary = await call(nc, b.PORTFOLIO_SUMMARY, {"accountId": aid}, "u1")
-    assert Decimal(summary["availableFunds"]) == Decimal("100000") + realized - expected
+    assert Decimal(summary["availableFunds"]) == Decimal(100000) + realized - expected
     assert Decimal(summary["totalPnl"]) == realized - expected
     pnl = await call(nc, b.PORTFOLIO_PNL, {}, "u1")
     assert Decimal(pnl["netPnl"]) == realized - expected

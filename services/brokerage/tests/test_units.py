@@ -10,19 +10,23 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from contracts.events import orders as ev
-from contracts.orders import OrderStatus as S
-from brokerage.adapters.base import (BrokerAuthFailed, BrokerRejected, BrokerRetryable,
-                                     BrokerUnknownOutcome, OrderRequest)
+from brokerage.adapters.base import (
+    BrokerAuthFailed,
+    BrokerRejected,
+    BrokerRetryable,
+    BrokerUnknownOutcome,
+    OrderRequest,
+)
 from brokerage.adapters.dhan import parsing as p
 from brokerage.adapters.dhan.errors import classify
 from brokerage.adapters.paper.charges import charges
 from brokerage.adapters.paper.matching import Quote, evaluate, protected_limit
-from brokerage.adapters.resilience import CircuitBreaker, Pacer, backoff
+from brokerage.adapters.resilience import CircuitBreaker, CircuitOpen, Pacer, backoff
 from brokerage.crypto import CredentialError, KeyRing, associated_data
 from brokerage.domain import OrderState, apply_update, can_resend, is_stale, to_paise
 from brokerage.ticks import decode_tick
+from contracts.events import orders as ev
+from contracts.orders import OrderStatus as S
 
 RES = Path(__file__).parent / "resources"
 
@@ -74,10 +78,10 @@ def test_state_machine_walks_placed_accepted_partial_filled():
     t = apply_update(s, "PENDING", 0, None)
     assert t.status is S.ACCEPTED and t.event is ev.OrderAccepted
     s = OrderState(t.status, 10)
-    t = apply_update(s, "PART_TRADED", 4, Decimal("100"))
+    t = apply_update(s, "PART_TRADED", 4, Decimal(100))
     assert (t.status, t.filled, t.last_fill_quantity) == (S.PARTIALLY_FILLED, 4, 4)
-    s = OrderState(t.status, 10, 4, Decimal("100"))
-    assert apply_update(s, "PART_TRADED", 4, Decimal("100")) is None  # a repeat changes nothing
+    s = OrderState(t.status, 10, 4, Decimal(100))
+    assert apply_update(s, "PART_TRADED", 4, Decimal(100)) is None  # a repeat changes nothing
     t = apply_update(s, "TRADED", 10, Decimal("100.6"))
     assert (t.status, t.filled, t.last_fill_quantity, t.event) == (S.FILLED, 10, 6, ev.OrderFilled)
 
@@ -89,7 +93,7 @@ def test_state_machine_never_goes_back_and_terminal_is_final():
     assert t.status is S.CANCELLED and t.reason == "user" and t.filled == 2
     t = apply_update(OrderState(S.PLACED, 5), "REJECTED", 0, None, "RMS: no funds")
     assert t.event is ev.OrderRejected and t.reason == "RMS: no funds"
-    t = apply_update(OrderState(S.ACCEPTED, 5), "PENDING", 3, Decimal("10"))  # fill seen late
+    t = apply_update(OrderState(S.ACCEPTED, 5), "PENDING", 3, Decimal(10))  # fill seen late
     assert t.status is S.PARTIALLY_FILLED and t.filled == 3
     assert apply_update(OrderState(S.ACCEPTED, 5), "SOMETHING_NEW", 0, None) is None
     assert apply_update(OrderState(S.SENDING, 5), "Cancelled", 0, None).status is S.CANCELLED
@@ -112,16 +116,16 @@ def test_charges_follow_india_md():
     assert charges(segment="NSE_EQ", product="INTRADAY", side="BUY", quantity=10,
                    price=Decimal("1410.6"), on=day) == Decimal("5.52")
     assert charges(segment="NSE_EQ", product="CNC", side="BUY", quantity=100,
-                   price=Decimal("1000"), on=day) == Decimal("118.72")
+                   price=Decimal(1000), on=day) == Decimal("118.72")
     intraday_sell = charges(segment="NSE_EQ", product="INTRADAY", side="SELL", quantity=100,
-                            price=Decimal("1000"), on=day)
+                            price=Decimal(1000), on=day)
     # brokerage 20 + STT 25 + txn 2.97 + SEBI 0.1 + IPFT 0.1 + GST 18% of 23.07
     assert intraday_sell == Decimal("52.32")
     fut_old = charges(segment="NSE_FNO", product="MARGIN", side="SELL", quantity=75,
-                      price=Decimal("24000"), on=day)
+                      price=Decimal(24000), on=day)
     fut_new = charges(segment="NSE_FNO", product="MARGIN", side="SELL", quantity=75,
-                      price=Decimal("24000"), on=date(2026, 4, 1))
-    assert fut_new - fut_old == Decimal("540")  # STT 0.02% -> 0.05% of 18 lakh
+                      price=Decimal(24000), on=date(2026, 4, 1))
+    assert fut_new - fut_old == Decimal(540)  # STT 0.02% -> 0.05% of 18 lakh
 
 
 # --- parsing recorded payloads -------------------------------------------------------------
@@ -137,9 +141,9 @@ def test_parse_recorded_order_book_trades_positions_funds_profile():
     assert trade.quantity == 40 and trade.price == Decimal("3345.8")
     assert trade.broker_trade_id == "15112111182045"
     [pos] = [p.parse_position(d) for d in load("positions.json")]
-    assert pos.net_quantity == 40 and pos.unrealized_pnl == Decimal("6122")
+    assert pos.net_quantity == 40 and pos.unrealized_pnl == Decimal(6122)
     funds = p.parse_funds(load("fundlimit.json"))
-    assert funds.available == Decimal("98440") and funds.used_margin == Decimal("15202")
+    assert funds.available == Decimal(98440) and funds.used_margin == Decimal(15202)
     profile = p.parse_profile(load("profile.json"))
     assert p.token_validity(profile.token_validity) == datetime(2025, 3, 30, 10, 7, tzinfo=UTC)
 
@@ -164,7 +168,7 @@ def test_place_body_omits_unused_fields_and_never_sends_empty_strings():
                         "1100000001")
     assert body["price"] == 0.0 and "triggerPrice" not in body and "" not in body.values()
     stop = p.place_body(OrderRequest("c2", "2885", "NSE_EQ", "SELL", 3, "STOP_LOSS", "CNC",
-                                     price=Decimal("1400.5"), trigger_price=Decimal("1401")),
+                                     price=Decimal("1400.5"), trigger_price=Decimal(1401)),
                         "1100000001")
     assert stop["price"] == 1400.5 and stop["triggerPrice"] == 1401.0
     assert stop["correlationId"] == "c2" and stop["dhanClientId"] == "1100000001"
@@ -188,11 +192,11 @@ def test_breaker_opens_probes_once_and_closes():
     b = CircuitBreaker(failures=3, cooldown_s=10, now=lambda: now[0])
     assert not b.failure() and not b.failure() and b.failure()
     assert b.state == "open"
-    with pytest.raises(Exception):
+    with pytest.raises(CircuitOpen):
         b.before()
     now[0] = 10.0
     b.before()  # the one probe
-    with pytest.raises(Exception):
+    with pytest.raises(CircuitOpen):
         b.before()
     b.success()
     assert b.state == "closed"
@@ -219,16 +223,16 @@ async def test_pacer_spaces_calls_to_the_window():
 # --- fill rules and ticks ------------------------------------------------------------------
 
 def test_fill_rules_match_the_simulator():
-    q = Quote(ltp=Decimal("100"), bid=Decimal("99.9"), ask=Decimal("100.1"), ask_qty=4)
+    q = Quote(ltp=Decimal(100), bid=Decimal("99.9"), ask=Decimal("100.1"), ask_qty=4)
     assert protected_limit("BUY", q) == Decimal("101.10")  # touch + 1% (100-500 band)
     f = evaluate("BUY", "MARKET", None, None, False, 10, q)
     assert (f.quantity, f.price) == (4, Decimal("100.1"))
-    assert evaluate("BUY", "LIMIT", Decimal("100"), None, False, 10, q).quantity == 0
+    assert evaluate("BUY", "LIMIT", Decimal(100), None, False, 10, q).quantity == 0
     assert evaluate("SELL", "LIMIT", Decimal("99.9"), None, False, 10, q).quantity == 10
-    waiting = evaluate("BUY", "STOP_LOSS", Decimal("101"), Decimal("100.5"), False, 1, q)
+    waiting = evaluate("BUY", "STOP_LOSS", Decimal(101), Decimal("100.5"), False, 1, q)
     assert waiting.quantity == 0 and not waiting.triggered
     up = Quote(ltp=Decimal("100.5"), bid=Decimal("100.4"), ask=Decimal("100.6"))
-    fired = evaluate("BUY", "STOP_LOSS", Decimal("101"), Decimal("100.5"), False, 1, up)
+    fired = evaluate("BUY", "STOP_LOSS", Decimal(101), Decimal("100.5"), False, 1, up)
     assert fired.triggered and fired.price == Decimal("100.6")
 
 

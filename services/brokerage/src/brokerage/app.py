@@ -7,13 +7,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from contracts import streams, subjects
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig
-
-from contracts import streams, subjects
 from svckit import migrations as mig
 from svckit.errors import Retryable
+
 # svckit.consume has no hook to unsubscribe on cancel; reuse its per-message ack/NAK/TERM logic.
 from svckit.jetstream import _handle_one as handle_one
 from svckit.jetstream import ensure_stream

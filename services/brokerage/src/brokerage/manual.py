@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 import msgspec
-
 from contracts import orders as c
 from contracts.api import Page
 from contracts.events import orders as ev
@@ -15,8 +14,13 @@ from contracts.orders import OrderStatus as S
 from svckit.errors import Rejected, ValidationFailed
 
 from . import repository as repo
-from .adapters.base import (BrokerAuthFailed, BrokerOrder, BrokerRejected, BrokerRetryable,
-                            OrderChange)
+from .adapters.base import (
+    BrokerAuthFailed,
+    BrokerOrder,
+    BrokerRejected,
+    BrokerRetryable,
+    OrderChange,
+)
 from .domain import from_paise
 from .errors import AccountNotFound, AccountNotTradable, BrokerRefused, OrderNotFound, TryLater
 from .ordering import Orders

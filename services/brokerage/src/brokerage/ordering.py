@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-
 from contracts.events import orders as ev
 from contracts.orders import OrderStatus as S
 from svckit.clock import Clock
@@ -26,8 +25,15 @@ from svckit.logging import get_logger
 
 from . import publish
 from . import repository as repo
-from .adapters.base import (BrokerAuthFailed, BrokerOrder, BrokerRejected, BrokerRetryable,
-                            BrokerTrade, BrokerUnknownOutcome, OrderRequest)
+from .adapters.base import (
+    BrokerAuthFailed,
+    BrokerOrder,
+    BrokerRejected,
+    BrokerRetryable,
+    BrokerTrade,
+    BrokerUnknownOutcome,
+    OrderRequest,
+)
 from .adapters.paper.broker import PaperAdapter
 from .adapters.paper.charges import charges
 from .adapters.resilience import backoff

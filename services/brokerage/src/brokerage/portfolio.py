@@ -8,13 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-
 from contracts import brokerage as c
 from svckit.clock import Clock
 from svckit.errors import Unavailable
 
 from . import repository as repo
-from .adapters.base import (BrokerAuthFailed, BrokerError, BrokerHolding, BrokerPosition, Funds)
+from .adapters.base import BrokerAuthFailed, BrokerError, BrokerHolding, BrokerPosition, Funds
 from .adapters.paper.broker import IST, PaperExchange
 from .adapters.paper.charges import MARGIN_RATE
 from .brokers import Brokers

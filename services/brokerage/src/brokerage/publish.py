@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-
 from contracts import subjects
 from contracts.events import new_event_fields
 from contracts.events import orders as ev

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
-
 from svckit.settings import ServiceSettings
 
 
@@ -45,4 +44,4 @@ class BrokerageSettings(ServiceSettings):
     intent_batch: int = 10
     intent_ack_wait_s: float = 60.0
 
-    paper_default_capital: Decimal = Decimal("1000000")
+    paper_default_capital: Decimal = Decimal(1000000)

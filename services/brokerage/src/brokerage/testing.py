@@ -13,6 +13,7 @@ from svckit.nats import request
 from .crypto import KeyRing
 from .settings import BrokerageSettings
 
+
 async def until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05):
     """Poll an (async or sync) predicate until it returns something truthy."""
     deadline = time.monotonic() + timeout
@@ -38,13 +39,13 @@ def user_headers(user_id: str, verified: bool = True) -> dict[str, str]:
 def make_settings(sim, nats_url: str, dsn: str, redis_url: str, redis_prefix: str,
                   **overrides: Any) -> BrokerageSettings:
     """Return test settings pointing at a simulator handle and the test's servers."""
-    values: dict[str, Any] = dict(
-        environment="test", nats_url=nats_url, database_url=dsn, redis_url=redis_url,
-        redis_prefix=redis_prefix, credential_keys=KeyRing.generate("k1"),
-        dhan_api_base=sim.api_base, dhan_auth_base=sim.auth_url,
-        dhan_order_ws_url=sim.order_url, clock_url=sim.rest_url + "/sim/clock",
-        settle_s=1.5, reconcile_interval_s=0.3, backoff_base_s=0.05, backoff_cap_s=0.2,
-        stale_intent_s=30.0, log_json=True)
+    values: dict[str, Any] = {
+        "environment": "test", "nats_url": nats_url, "database_url": dsn, "redis_url": redis_url,
+        "redis_prefix": redis_prefix, "credential_keys": KeyRing.generate("k1"),
+        "dhan_api_base": sim.api_base, "dhan_auth_base": sim.auth_url,
+        "dhan_order_ws_url": sim.order_url, "clock_url": sim.rest_url + "/sim/clock",
+        "settle_s": 1.5, "reconcile_interval_s": 0.3, "backoff_base_s": 0.05,
+        "backoff_cap_s": 0.2, "stale_intent_s": 30.0, "log_json": True}
     values.update(overrides)
     return BrokerageSettings(**values)
 

@@ -11,11 +11,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
+from contracts import subjects
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-
-from contracts import subjects
 from svckit.logging import get_logger
 
 from .adapters.paper.broker import PaperExchange

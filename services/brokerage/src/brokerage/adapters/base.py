@@ -100,7 +100,7 @@ class BrokerTrade:
     quantity: int
     price: Decimal
     traded_at: datetime
-    charges: Decimal = Decimal("0")
+    charges: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,8 @@ class BrokerPosition:
     sell_quantity: int = 0
     average_price: Decimal | None = None
     last_price: Decimal | None = None
-    realized_pnl: Decimal = Decimal("0")
-    unrealized_pnl: Decimal = Decimal("0")
+    realized_pnl: Decimal = Decimal(0)
+    unrealized_pnl: Decimal = Decimal(0)
     trading_symbol: str = ""
 
 
@@ -137,8 +137,8 @@ class Funds:
     """Fund limits."""
 
     available: Decimal
-    used_margin: Decimal = Decimal("0")
-    start_of_day: Decimal = Decimal("0")
+    used_margin: Decimal = Decimal(0)
+    start_of_day: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)

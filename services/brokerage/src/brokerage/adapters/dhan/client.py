@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-
 from svckit.logging import get_logger
 
 from ..base import BrokerError, BrokerRetryable, BrokerUnknownOutcome

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from ..base import (BrokerAuthFailed, BrokerError, BrokerRejected, BrokerRetryable,
-                    BrokerUnknownOutcome)
+from ..base import (
+    BrokerAuthFailed,
+    BrokerError,
+    BrokerRejected,
+    BrokerRetryable,
+    BrokerUnknownOutcome,
+)
 
 AUTHENTICATION_CODES = frozenset({"DH-901"})
 """The token is invalid or expired: never retried, the account needs a new login."""

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from ..base import (BrokerHolding, BrokerOrder, BrokerPosition, BrokerRejected, BrokerTrade,
-                    Funds, OrderChange, OrderRequest, Profile)
+from ..base import (
+    BrokerHolding,
+    BrokerOrder,
+    BrokerPosition,
+    BrokerRejected,
+    BrokerTrade,
+    Funds,
+    OrderChange,
+    OrderRequest,
+    Profile,
+)
 from . import parsing as p
 from .client import NON_TRADING, ORDER, DhanClient
 

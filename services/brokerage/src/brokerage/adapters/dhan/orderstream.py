@@ -7,7 +7,6 @@ import json
 from collections.abc import Awaitable, Callable
 
 import websockets
-
 from svckit.logging import get_logger
 
 from ..base import BrokerOrder

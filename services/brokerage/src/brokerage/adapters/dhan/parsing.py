@@ -7,8 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..base import (BrokerHolding, BrokerOrder, BrokerPosition, BrokerTrade, Funds, OrderChange,
-                    OrderRequest, Profile)
+from ..base import (
+    BrokerHolding,
+    BrokerOrder,
+    BrokerPosition,
+    BrokerTrade,
+    Funds,
+    OrderChange,
+    OrderRequest,
+    Profile,
+)
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 _NO_TIME = ("", "NA", "0001-01-01 00:00:00", "0001-01-01")
@@ -168,7 +176,7 @@ def parse_trade(d: dict[str, Any]) -> BrokerTrade:
         transaction_type=str(d.get("transactionType") or ""),
         product_type=str(d.get("productType") or ""),
         quantity=integer(d.get("tradedQuantity")),
-        price=money(d.get("tradedPrice")) or Decimal("0"),
+        price=money(d.get("tradedPrice")) or Decimal(0),
         traded_at=ist_time(d.get("exchangeTime")) or ist_time(d.get("createTime"))
         or datetime.now(UTC),
     )
@@ -183,8 +191,8 @@ def parse_position(d: dict[str, Any]) -> BrokerPosition:
         product_type=str(d.get("productType") or ""), net_quantity=net,
         buy_quantity=integer(d.get("buyQty")), sell_quantity=integer(d.get("sellQty")),
         average_price=money(d.get("buyAvg") if net >= 0 else d.get("sellAvg")),
-        realized_pnl=money(d.get("realizedProfit")) or Decimal("0"),
-        unrealized_pnl=money(d.get("unrealizedProfit")) or Decimal("0"),
+        realized_pnl=money(d.get("realizedProfit")) or Decimal(0),
+        unrealized_pnl=money(d.get("unrealizedProfit")) or Decimal(0),
         trading_symbol=str(d.get("tradingSymbol") or ""),
     )
 
@@ -193,7 +201,7 @@ def parse_holding(d: dict[str, Any]) -> BrokerHolding:
     """Map a holdings object."""
     return BrokerHolding(
         security_id=str(d.get("securityId") or ""), quantity=integer(d.get("totalQty")),
-        average_price=money(d.get("avgCostPrice")) or Decimal("0"),
+        average_price=money(d.get("avgCostPrice")) or Decimal(0),
         last_price=money(d.get("lastTradedPrice")),
         exchange_segment="BSE_EQ" if d.get("exchange") == "BSE" else "NSE_EQ",
         trading_symbol=str(d.get("tradingSymbol") or ""),
@@ -203,9 +211,9 @@ def parse_holding(d: dict[str, Any]) -> BrokerHolding:
 def parse_funds(d: dict[str, Any]) -> Funds:
     """Map /fundlimit (note Dhan's spelling `availabelBalance`)."""
     available = d.get("availabelBalance", d.get("availableBalance"))
-    return Funds(available=money(available) or Decimal("0"),
-                 used_margin=money(d.get("utilizedAmount")) or Decimal("0"),
-                 start_of_day=money(d.get("sodLimit")) or Decimal("0"))
+    return Funds(available=money(available) or Decimal(0),
+                 used_margin=money(d.get("utilizedAmount")) or Decimal(0),
+                 start_of_day=money(d.get("sodLimit")) or Decimal(0))
 
 
 def parse_profile(d: dict[str, Any]) -> Profile:

@@ -16,8 +16,17 @@ from typing import Protocol
 
 from svckit.clock import Clock
 
-from ..base import (BrokerHolding, BrokerOrder, BrokerPosition, BrokerRejected, BrokerTrade,
-                    Funds, OrderChange, OrderRequest, Profile)
+from ..base import (
+    BrokerHolding,
+    BrokerOrder,
+    BrokerPosition,
+    BrokerRejected,
+    BrokerTrade,
+    Funds,
+    OrderChange,
+    OrderRequest,
+    Profile,
+)
 from .charges import MARGIN_RATE, charges
 from .matching import Quote, evaluate
 

@@ -27,7 +27,10 @@ def mpp(price: Decimal, option: bool = False) -> Decimal:
     return D("0.02") if price < 100 else D("0.01") if price < 500 else D("0.005")
 
 
-def protected_limit(side: str, q: Quote, tick: Decimal = D("0.05")) -> Decimal:
+TICK = D("0.05")
+
+
+def protected_limit(side: str, q: Quote, tick: Decimal = TICK) -> Decimal:
     """Return the limit a market order becomes: the touch plus/minus protection."""
     touch = (q.ask if side == "BUY" else q.bid) or q.ltp
     band = mpp(touch)
