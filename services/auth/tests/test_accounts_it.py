@@ -223,3 +223,12 @@ async def test_preferences_merge_and_validate(svc):
     err = await svc.error(A.UPDATE_PREFERENCES, {"timezone": "Mars/Olympus"}, token=access)
     assert err.error is ErrorCode.VALIDATION_ERROR
     assert (await svc.error(A.GET_PREFERENCES)).error is ErrorCode.UNAUTHORIZED
+
+
+async def test_parallel_guesses_cannot_outrun_the_throttle(svc):
+    await svc.register("kai@example.com")
+    bad = {"email": "kai@example.com", "password": "Wrong-pass-1"}
+    errors = await asyncio.gather(*(svc.error(A.LOGIN, bad, ip=f"192.0.2.{i}") for i in range(10)))
+    codes = [e.error for e in errors]
+    assert codes.count(ErrorCode.UNAUTHORIZED) == svc.settings.login_max_failures_per_account
+    assert codes.count(ErrorCode.RATE_LIMITED) == 10 - svc.settings.login_max_failures_per_account

@@ -153,7 +153,7 @@ class Accounts:
             await core.publish(conn, uid, PasswordChanged(**core.fields(), user_id=uid,
                                                           via="reset"), ctx)
             await core.audit(conn, ctx, "password_reset", user_id=uid)
-        await core.guard.succeeded(normalise_email(user["email"]))
+        await core.guard.succeeded(normalise_email(user["email"]), None)
         return Message(message="Password reset; sign in with your new password")
 
     async def change_password(self, req: ChangePassword, ctx: RequestContext) -> Message:
@@ -165,12 +165,12 @@ class Accounts:
         if user is None:
             raise UserNotFound()
         email = normalise_email(user["email"])
-        await core.guard.check(email, ctx.client_ip)
+        await core.guard.attempt(email, ctx.client_ip)
         if not await core.passwords.verify(user["password_hash"], req.current_password):
-            await core.guard.failed(email, ctx.client_ip)
             await core.audit_alone(ctx, "password_change", user_id=str(uid), outcome="failure",
                                    status=400, detail={"reason": "invalid_password"})
             raise invalid_field("currentPassword", "Current password is incorrect")
+        await core.guard.forgive(email, ctx.client_ip)
         password_hash = await core.passwords.hash(req.new_password)
         current = parse_uuid(ctx.session_id or "")
         async with core.pool.acquire() as conn, conn.transaction():

@@ -17,6 +17,23 @@ from svckit.errors import Unavailable
 from .domain import throttle_retry_after
 from .errors import TooManyAttempts
 
+# INCR and start the window on the first count, atomically; returns {count, ttl}
+_INCR = """
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {n, ttl}
+"""
+# DECR that never goes below zero nor creates a key without expiry
+_DECR = """
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if v > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
 
 class Guard:
     """Revoke sessions and count failed attempts under the deployment's Redis prefix."""
@@ -29,6 +46,8 @@ class Guard:
         self._max_account = max_per_account
         self._max_ip = max_per_ip
         self._window_s = window_s
+        self._incr = redis.register_script(_INCR)
+        self._decr = redis.register_script(_DECR)
 
     async def revoke_sessions(self, session_ids: list[str]) -> None:
         """Make every access token of these sessions invalid now."""
@@ -63,36 +82,39 @@ class Guard:
             keys.append((self._ip_key(ip), self._max_ip))
         return keys
 
-    async def check(self, account: str, ip: str | None) -> None:
-        """Refuse with RATE_LIMITED while the account or the IP is over its failure limit."""
+    async def attempt(self, account: str, ip: str | None) -> None:
+        """Count an attempt before checking it; refuse with RATE_LIMITED beyond the limits.
+
+        Counting first (not after a failure) means parallel guesses cannot all slip in
+        before the first failure is recorded. An attempt that turns out right is given back
+        with `forgive` or `succeeded`; a refused one is not counted.
+        """
+        counted: list[str] = []
         try:
             for key, limit in self._keys(account, ip):
-                raw = await self._r.get(key)
-                if raw is None:
-                    continue
-                ttl = await self._r.ttl(key)
-                wait = throttle_retry_after(int(raw), limit, ttl if ttl > 0 else self._window_s)
+                n, ttl = await self._incr(keys=[key], args=[self._window_s])
+                counted.append(key)
+                wait = throttle_retry_after(int(n) - 1, limit, int(ttl))
                 if wait is not None:
+                    for done in counted:
+                        await self._decr(keys=[done])
                     raise TooManyAttempts(wait)
         except RedisError as exc:
             raise Unavailable("Throttle store unavailable") from exc
 
-    async def failed(self, account: str, ip: str | None) -> None:
-        """Count one failed attempt against the account and the IP."""
+    async def forgive(self, account: str, ip: str | None) -> None:
+        """Give back an attempt that was not a failure (e.g. the password before a 2FA step)."""
         try:
             for key, _ in self._keys(account, ip):
-                async with self._r.pipeline(transaction=True) as pipe:
-                    pipe.incr(key)
-                    pipe.ttl(key)
-                    _, ttl = await pipe.execute()
-                if ttl < 0:  # first failure of the window (or a key left without expiry)
-                    await self._r.expire(key, self._window_s)
+                await self._decr(keys=[key])
         except RedisError as exc:
             raise Unavailable("Throttle store unavailable") from exc
 
-    async def succeeded(self, account: str) -> None:
-        """Forget the account's failures after a successful sign-in."""
+    async def succeeded(self, account: str, ip: str | None) -> None:
+        """Forget the account's failures after a full sign-in; give back the IP's attempt."""
         try:
             await self._r.delete(self._account_key(account))
+            if ip:
+                await self._decr(keys=[self._ip_key(ip)])
         except RedisError as exc:
             raise Unavailable("Throttle store unavailable") from exc

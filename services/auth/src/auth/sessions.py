@@ -30,12 +30,11 @@ class Sessions:
         """Check e-mail and password; return tokens, or a challenge when 2FA is on."""
         core = self.core
         email = normalise_email(req.email)
-        await core.guard.check(email, ctx.client_ip)
+        await core.guard.attempt(email, ctx.client_ip)
         async with core.pool.acquire() as conn:
             user = await repo.user_by_email(conn, email)
         stored = user["password_hash"] if user else None
         if not await core.passwords.verify(stored, req.password):
-            await core.guard.failed(email, ctx.client_ip)
             await core.audit_alone(ctx, "login", user_id=str(user["id"]) if user else None,
                                    outcome="failure", status=401,
                                    detail={"email": email, "reason": "invalid_credentials"})
@@ -43,6 +42,7 @@ class Sessions:
         assert user is not None
         uid = str(user["id"])
         if user["status"] != "active":
+            await core.guard.forgive(email, ctx.client_ip)
             await core.audit_alone(ctx, "login", user_id=uid, outcome="failure", status=403,
                                    detail={"reason": "suspended"})
             raise AccountSuspended()
@@ -51,7 +51,8 @@ class Sessions:
                 new_hash = await core.passwords.hash(req.password)
                 user = await repo.update_user(conn, user["id"], core.now(), password_hash=new_hash)
             if user["totp_enabled_at"] is not None:
-                # the account's failure count is kept until the second factor also passes
+                # the password was right, but earlier failures stay until the second factor
+                await core.guard.forgive(email, ctx.client_ip)
                 challenge = new_secret()
                 now = core.now()
                 await repo.insert_challenge(
@@ -61,7 +62,7 @@ class Sessions:
                 )
                 return LoginResult(two_factor_required=True, challenge_token=challenge)
             pair = await self._signed_in(conn, user, ctx, "login", {"method": "password"})
-        await core.guard.succeeded(email)
+        await core.guard.succeeded(email, ctx.client_ip)
         return LoginResult(tokens=pair)
 
     async def login_2fa(self, req: Login2fa, ctx: RequestContext) -> LoginResult:
@@ -81,6 +82,8 @@ class Sessions:
                 raise InvalidToken(CHALLENGE_INVALID)
             if user["status"] != "active":
                 raise AccountSuspended()
+            email = normalise_email(user["email"])
+            await core.guard.attempt(email, ctx.client_ip)
             via = await check_second_factor(core, conn, user, req.code, req.recovery_code, now)
             attempts = ch["attempts"] + 1
             if via is None:
@@ -92,11 +95,9 @@ class Sessions:
                 await repo.update_challenge(conn, token_hash, attempts=attempts, used_at=now)
                 pair = await self._signed_in(conn, user, ctx, "login_2fa", {"method": via})
         # outside the transaction, so the counted attempt is committed before refusing
-        email = normalise_email(user["email"])
         if pair is None:
-            await core.guard.failed(email, ctx.client_ip)
             raise Unauthorized("Invalid authentication code")
-        await core.guard.succeeded(email)
+        await core.guard.succeeded(email, ctx.client_ip)
         return LoginResult(tokens=pair)
 
     async def _signed_in(self, conn, user, ctx: RequestContext, action: str,

@@ -94,13 +94,13 @@ class TwoFactor:
         async with core.pool.acquire() as conn:
             user = await self._user(conn, ctx)
         uid, email = str(user["id"]), normalise_email(user["email"])
-        await core.guard.check(email, ctx.client_ip)
+        await core.guard.attempt(email, ctx.client_ip)
         if not await core.passwords.verify(user["password_hash"], req.password):
-            await core.guard.failed(email, ctx.client_ip)
             await core.audit_alone(ctx, "twofa_disable", user_id=uid, outcome="failure",
                                    status=400, detail={"reason": "invalid_password"})
             raise invalid_field("password", "Password is incorrect")
         if user["totp_enabled_at"] is None:
+            await core.guard.forgive(email, ctx.client_ip)
             raise Conflict("Two-factor authentication is not enabled")
         async with core.pool.acquire() as conn, conn.transaction():
             user = await self._user(conn, ctx, lock=True)
@@ -114,6 +114,6 @@ class TwoFactor:
                                                                enabled=False), ctx)
                 await core.audit(conn, ctx, "twofa_disable", user_id=uid, detail={"method": via})
         if via is None:
-            await core.guard.failed(email, ctx.client_ip)
             raise invalid_field("code", "Invalid authentication code")
+        await core.guard.forgive(email, ctx.client_ip)
         return Message(message="Two-factor authentication disabled")
