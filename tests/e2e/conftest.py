@@ -21,6 +21,7 @@ import httpx
 import nats
 import orjson
 import pytest
+import redis
 from svckit.devrun.manifest import Manifest, Process
 from svckit.devrun.output import Console
 from svckit.devrun.platform import Platform
@@ -106,6 +107,17 @@ def running_platform(pg_admin_dsn: str, redis_url: str,
         finally:
             run_sync(drop_database(pg_admin_dsn, manifest.database))
             run_sync(drop_role(pg_admin_dsn, f"e2e{tag}_auth"))
+            _delete_keys(redis_url, prefix)
+
+
+def _delete_keys(redis_url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=500))
+        for i in range(0, len(keys), 500):
+            client.delete(*keys[i:i + 500])
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")
