@@ -33,22 +33,22 @@ async def query(conn: Conn, q: AuditQuery) -> tuple[list[Row], int]:
     """Filter the audit log, newest first; return a page and the total."""
     where, args = ["TRUE"], []
 
-    def add(cond: str, value: object) -> None:
+    def _add(cond: str, value: object) -> None:
         args.append(value)
         where.append(cond.format(f"${len(args)}"))
 
     if q.user_id:
-        add("user_id = {}", q.user_id)
+        _add("user_id = {}", q.user_id)
     if q.action:
-        add("action = {}", q.action)
+        _add("action = {}", q.action)
     if q.service:
-        add("service = {}", q.service)
+        _add("service = {}", q.service)
     if q.outcome:
-        add("outcome = {}", q.outcome)
+        _add("outcome = {}", q.outcome)
     if q.since:
-        add("ts >= {}", q.since)
+        _add("ts >= {}", q.since)
     if q.until:
-        add("ts < {}", q.until)
+        _add("ts < {}", q.until)
     cond = " AND ".join(where)
     total = await conn.fetchval(f"SELECT count(*) FROM audit_log WHERE {cond}", *args)
     rows = await conn.fetch(
