@@ -78,6 +78,7 @@ async def test_resend_verification_spends_the_earlier_link(svc):
     tokens = await svc.login("cat@example.com")
     msg = await svc.call(A.RESEND_VERIFICATION, token=tokens["accessToken"])
     assert msg["message"] == "Verification email sent"
+    assert (await svc.error(A.RESEND_VERIFICATION)).error is ErrorCode.UNAUTHORIZED
 
     async def second_link():
         ev = await svc.event(user["id"], "email_verification_requested")
@@ -139,6 +140,8 @@ async def test_forgot_and_reset_password(svc):
     (known, t_known), (unknown, t_unknown) = await asyncio.gather(
         timed("fay@example.com"), timed("ghost@example.com"))
     assert known == unknown  # no account enumeration
+    assert (await svc.error(A.FORGOT_PASSWORD, {"email": "nope"})).error \
+        is ErrorCode.VALIDATION_ERROR
     floor = svc.settings.forgot_password_min_reply_s
     assert t_known >= floor and t_unknown >= floor
     assert abs(t_known - t_unknown) < 0.15
