@@ -135,7 +135,8 @@ class Platform:
         if self.manifest.clock_url and not p.provides_clock:
             env[f"{pre}CLOCK_URL"] = self.manifest.clock_url
         for key, value in p.env.items():
-            env[key] = self.secrets.expand(value, root=self.root, run_dir=self.run_dir)
+            env[key] = self.secrets.expand(value, root=self.root, run_dir=self.run_dir,
+                                           redis_prefix=self.redis_prefix)
         return env
 
     def _launch(self, p: Process, dsn: str | None) -> Running:

@@ -2,8 +2,9 @@
 
 A server named by PLATFORM_NATS_URL / PLATFORM_DATABASE_URL / PLATFORM_REDIS_URL must work,
 or the launcher stops with the reason. Without those variables the default local ports are
-tried and, when nothing usable answers there, an embedded server is started with its data
-under `.run/<kind>` on a fixed port (remembered in `.run/ports.json`) so data survives.
+tried and, when nothing usable answers there (or PLATFORM_EMBEDDED=1), an embedded server
+is started with its data under `.run/<kind>` on a fixed port (remembered in
+`.run/ports.json`) so data survives.
 """
 
 from __future__ import annotations
@@ -88,10 +89,12 @@ def provision(
     ports_file = run_dir / "ports.json"
     ports: dict[str, int] = json.loads(ports_file.read_text()) if ports_file.exists() else {}
     found = Endpoints()
+    embedded_only = env.get("PLATFORM_EMBEDDED", "").lower() in ("1", "true", "yes")
     for kind in ("nats", "postgres", "redis"):
         configured = env.get(ENV_VARS[kind])
         url = configured or defaults[kind]
-        problem = problem_with(kind, url)
+        problem = "PLATFORM_EMBEDDED is set" if embedded_only and not configured else (
+            problem_with(kind, url))
         if problem is None:
             console.say(f"{kind}: using {redact(url)}")
         elif configured:

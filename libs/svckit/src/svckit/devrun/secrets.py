@@ -28,7 +28,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "jwt_signing_key": ed25519_private_pem,
     "credential_keys": credential_keys,
 }
-_PLACEHOLDER = re.compile(r"\{(secret_file|secret|root|run_dir):?([a-z0-9_]*)\}")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z0-9_]+))?\}")
 
 
 def write_once(path: Path, make: Callable[[], str]) -> str:
@@ -70,14 +70,16 @@ class SecretStore:
                 return line.split("=", 1)[1].strip()
         raise ValueError(f"{self.dir / service}.env has no DB_PASSWORD line")
 
-    def expand(self, value: str, *, root: Path, run_dir: Path) -> str:
-        """Replace {secret_file:x}, {secret:x}, {root} and {run_dir} in a manifest value."""
+    def expand(self, value: str, **plain: str | Path) -> str:
+        """Replace {secret_file:x} and {secret:x}, and {name} for each keyword given."""
         def sub(m: re.Match[str]) -> str:
             kind, arg = m.group(1), m.group(2)
-            if kind == "secret_file":
+            if kind == "secret_file" and arg:
                 return str(self.file(arg))
-            if kind == "secret":
+            if kind == "secret" and arg:
                 return self.value(arg)
-            return str(root if kind == "root" else run_dir)
+            if kind in plain and not arg:
+                return str(plain[kind])
+            raise KeyError(f"unknown placeholder {m.group(0)} in {value!r}")
 
         return _PLACEHOLDER.sub(sub, value)
