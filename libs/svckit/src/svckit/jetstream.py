@@ -88,13 +88,24 @@ async def consume(
         deliver_policy=DeliverPolicy.NEW if deliver_new else DeliverPolicy.ALL,
     )
     sub = await js.pull_subscribe(filter_subject, durable=durable, stream=stream, config=config)
-    while True:
+    task = asyncio.current_task()
+    try:
+        while True:
+            try:
+                msgs = await sub.fetch(batch, timeout=1.0)
+            except (NatsTimeout, TimeoutError):
+                # nats-py's fetch can turn a cancellation into a timeout: honour it here
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None
+                continue
+            for msg in msgs:
+                await _handle_one(service, stream, durable, handler, msg)
+    finally:
+        # without this, draining the connection waits out its timeout on our pull inbox
         try:
-            msgs = await sub.fetch(batch, timeout=1.0)
-        except NatsTimeout:
-            continue
-        for msg in msgs:
-            await _handle_one(service, stream, durable, handler, msg)
+            await sub.unsubscribe()
+        except Exception:  # the connection may already be closed; nothing left to release
+            pass
 
 
 async def _handle_one(service: str, stream: str, durable: str, handler: MsgHandler, msg: Msg) -> None:

@@ -105,8 +105,11 @@ class OutboxRelay:
                 if more:
                     continue
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that races the inner wait, and this loop would then never end.
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                    async with asyncio.timeout(self._poll_s):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
         finally:
