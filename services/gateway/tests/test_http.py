@@ -259,7 +259,6 @@ async def test_requests_are_counted_per_route_template(gw):
 
 async def test_redis_down_fails_closed_with_503(gw):
     import redis.asyncio as aioredis
-
     from gateway.ratelimit import RateLimiter
 
     dead = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
@@ -273,3 +272,14 @@ async def test_redis_down_fails_closed_with_503(gw):
         assert_error(r, 503, "SERVICE_UNAVAILABLE")
     finally:
         await dead.aclose()
+
+
+async def test_a_gateway_bug_is_500_in_the_error_shape_without_details(gw, monkeypatch):
+    async def boom(*_a, **_k):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(gw.app.gateway.limiter, "hit", boom)
+    r = await gw.http.get("/api/user/profile", headers=bearer(gw.auth.token()))
+    assert_error(r, 500, "INTERNAL_ERROR")
+    assert "secret internals" not in r.text
+    assert r.headers.get("x-request-id")

@@ -7,7 +7,7 @@ import time
 import uuid
 
 import structlog
-from contracts.errors import ErrorCode
+from contracts.errors import ApiError, ErrorCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from svckit.logging import get_logger
 
@@ -79,9 +79,12 @@ class EdgeMiddleware:
                                        f"Request body larger than {limit} bytes")
             return message
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
@@ -91,9 +94,17 @@ class EdgeMiddleware:
         structlog.contextvars.bind_contextvars(request_id=rid)
         try:
             if too_large:
-                await _send_413(send_with_id, limit)
+                await _send_json(send_with_id, ApiError.of(
+                    ErrorCode.PAYLOAD_TOO_LARGE, f"Request body larger than {limit} bytes"),
+                    close=True)
             else:
                 await self.app(scope, limited_receive, send_with_id)
+        except Exception:
+            # Answer here rather than in Starlette's outer error middleware, so even a bug's
+            # 500 carries the request id the caller can quote.
+            log.exception("http.unhandled", path=scope["path"])
+            if not started_response:
+                await _send_json(send_with_id, ApiError.of(ErrorCode.INTERNAL_ERROR))
         finally:
             elapsed = time.perf_counter() - started
             elapsed_ms = round(elapsed * 1000, 2)
@@ -114,11 +125,10 @@ class EdgeMiddleware:
                 ))
 
 
-async def _send_413(send: Send, limit: int) -> None:
-    err = HttpError.of(ErrorCode.PAYLOAD_TOO_LARGE, f"Request body larger than {limit} bytes")
-    body = err.error.model_dump_json(exclude_none=True).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+async def _send_json(send: Send, err: ApiError, close: bool = False) -> None:
+    body = err.model_dump_json(exclude_none=True).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:  # the unread body would otherwise be parsed as the next request
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": err.code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
