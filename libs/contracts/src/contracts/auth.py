@@ -179,6 +179,7 @@ class RevokeApiKey(ApiModel):
     """Revoke a personal API key."""
 
     key_id: Id
+    email_verified: bool = False
 
 
 class VerifyApiKey(ApiModel):
@@ -289,6 +290,7 @@ class ApiKeyOwner(ApiReply):
     user_id: Id
     role: Role
     key_id: Id
+    email_verified: bool = False
 
 
 class Message(ApiReply):
