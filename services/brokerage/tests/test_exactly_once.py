@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 import pytest
-from brokerage.testing import call, order_intent, publish_intent, until
+from brokerage.app import build_app
+from brokerage.testing import call, make_settings, order_intent, publish_intent, until
 from contracts import brokerage as b
 from contracts import orders as o
 from contracts.events.orders import ORDER_EVENT_NAMES
@@ -91,3 +94,21 @@ async def test_intent_for_someone_elses_account_is_rejected(app, nc, sim, events
     rejected = await until(lambda: events.of("intruder.order.rejected"))
     assert rejected[0]["reason"] == "Brokerage account not found"
     assert sim_orders(sim, client_id, intent.intent_id) == []
+
+
+async def test_reconciliation_alone_drives_orders_and_fills_when_the_socket_is_down(
+        sim, nc, nats_url, pg_service_dsn, redis_url, redis_prefix, events):
+    settings = make_settings(sim, nats_url, pg_service_dsn("brokerage"), redis_url, redis_prefix,
+                             order_stream=False)
+    async with build_app(settings) as app:
+        client_id, account = await link_dhan(nc, sim, "u1")
+        intent = order_intent(account["id"], "u1", app.clock.now(), quantity=3)
+        await publish_intent(app.js, intent)
+        await until(lambda: events.of(".order.filled"), timeout=20)
+        row = await order_of(nc, "u1", intent.intent_id)
+        assert row["status"] == "filled" and row["filledQuantity"] == 3
+        trades = (await call(nc, o.LIST_TRADES, {"orderId": row["id"]}, "u1"))["items"]
+        assert sum(t["quantity"] for t in trades) == 3 and Decimal(trades[0]["charges"]) > 0
+        positions = (await call(nc, b.PORTFOLIO_POSITIONS, {}, "u1"))["items"]
+        assert positions[0]["netQuantity"] == 3
+        assert len(sim_orders(sim, client_id, intent.intent_id)) == 1

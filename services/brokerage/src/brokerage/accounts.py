@@ -10,6 +10,7 @@ from typing import Any
 from contracts import brokerage as c
 from contracts.events import orders as ev
 from contracts.orders import OrderStatus as S
+from contracts.types import utcnow
 from svckit.errors import Unavailable, ValidationFailed
 
 from . import publish
@@ -186,7 +187,7 @@ class Accounts:
         async with self.o.pool.acquire() as conn, conn.transaction():
             row = await repo.update_account(conn, account_id, credentials=None,
                                             credential_kid=None, status="inactive",
-                                            unlinked_at=self.o.clock.now())
+                                            unlinked_at=utcnow())
             await publish.account(conn, ev.AccountUnlinked, row, self.o.clock)
 
     async def test(self, user_id: str, account_id: str) -> c.ConnectionTest:
@@ -207,7 +208,7 @@ class Accounts:
             return c.ConnectionTest(ok=False, status=c.AccountStatus(row["status"]),
                                     message=f"The broker did not answer: {exc.message}")
         async with self.o.pool.acquire() as conn:
-            row = await repo.update_account(conn, account_id, last_synced_at=self.o.clock.now())
+            row = await repo.update_account(conn, account_id, last_synced_at=utcnow())
         return c.ConnectionTest(ok=True, status=c.AccountStatus(row["status"]),
                                 active_segments=profile.active_segments,
                                 token_validity=profile.token_validity,

@@ -101,6 +101,10 @@ async def _restore(svc: Services) -> None:
     async with svc.orders.pool.acquire() as conn:
         rows = await repo.open_orders(conn)
         dhan = await repo.tradable_accounts(conn, "dhan")
+        held = await conn.fetch(
+            "SELECT DISTINCT t.exchange_segment, t.security_id FROM trades t"
+            " JOIN accounts a ON a.id = t.account_id"
+            " WHERE a.broker = 'paper' AND a.unlinked_at IS NULL")
     for row in rows:
         if row["broker"] == "paper" and row["broker_order_id"]:
             svc.paper.restore(PaperOrder(
@@ -111,7 +115,9 @@ async def _restore(svc: Services) -> None:
                 product_type=row["product_type"], validity=row["validity"], price=row["price"],
                 trigger=row["trigger_price"], created=row["created_at"],
                 filled=row["filled_quantity"], avg=row["average_price"], funds_checked=True))
-    for segment, security_id in svc.paper.instruments():
+    # Instruments with open paper orders or paper fills: their ticks value the positions.
+    wanted = svc.paper.instruments() | {(r["exchange_segment"], r["security_id"]) for r in held}
+    for segment, security_id in wanted:
         await svc.ticks.ensure(segment, security_id)
     for account in dhan:
         try:
