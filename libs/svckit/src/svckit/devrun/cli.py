@@ -47,6 +47,8 @@ def run(root: Path) -> int:
         print(_already_running(lock, manifest.url), file=sys.stderr)
         return 1
     console = Console(sys.stdout)
+    # Set both explicitly: a shell starting us in the background may have ignored SIGINT.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     code = 0
     with ExitStack() as stack:
