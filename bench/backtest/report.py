@@ -52,7 +52,7 @@ NOTES = """## Notes
 """
 
 
-def write_results(rows, sweep, n_grid, peers, checks, bt_bars) -> None:
+def write_results(rows, sweep, n_grid, peers, checks, bt_bars, load_start) -> None:
     """Write RESULTS.md from the timings and trade-list checks of one run."""
     m = machine()
     versions = peers.pop("versions", {})
@@ -62,12 +62,13 @@ def write_results(rows, sweep, n_grid, peers, checks, bt_bars) -> None:
         "Recorded by `bench/backtest/run.py --write` (see its docstring for the strategy, bars",
         "and semantics). Times are wall-clock seconds of the whole backtest: signals (exact",
         "integer SMA crossover on the 0.05 tick, numpy) → trades with stop/target → costs →",
-        "metrics (`btengine.run`); engine rows are best and median of 7 runs, peers best of",
+        "metrics (`btengine.run`); engine rows are best and median of 15 runs, peers best of",
         "3-5 (backtesting.py: one run) over the same span: signals + backtest + stats.",
         "",
         f"- Date: {m['date']}",
-        f"- Machine: {m['nproc']} CPUs (`nproc`), {m['cpu']}; load average when written "
-        + f"{m['load']} (other work shares this machine, so timings are noisy)",
+        f"- Machine: {m['nproc']} CPUs (`nproc`), {m['cpu']}",
+        f"- Load average (1, 5, 15 min) at the start {load_start}, at the end {m['load']}: other",
+        "  work shares this 2-core machine; under load every row here slows down 2-4x alike.",
         f"- Engine: python {m['python']}, numpy {np.__version__}, polars {pl.__version__}, "
         + f"{btengine.__name__} from libs/backtesting (at-backtesting)",
         f"- Peers: {', '.join(f'{k} {v}' for k, v in versions.items())}",

@@ -15,6 +15,7 @@ Peers run in bench/backtest/.venv-peers, which this script creates with uv when 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -92,7 +93,7 @@ def backtest(bars, settings: Settings, fast: int = 10, slow: int = 30):
     return run(bars, entries, exits, settings)
 
 
-def timed(fn, repeat: int = 7):
+def timed(fn, repeat: int = 15):
     """Return (best, median, last result) of ``repeat`` calls."""
     times, result = [], None
     for _ in range(repeat):
@@ -148,6 +149,7 @@ def main() -> None:
     bars = make_bars()
     print(f"bars: {len(bars['ts']):,} in {time.perf_counter() - t0:.2f} s", flush=True)
     rows, ours, reasons = [], {}, {}
+    load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     backtest(bars, CASES["plain"])  # warm imports and caches
     for name, settings in CASES.items():
         best, median, result = timed(lambda s=settings: backtest(bars, s))
@@ -181,7 +183,7 @@ def main() -> None:
     if "--skip-peers" not in args:
         peers, checks = run_peers(bars, ours, reasons, bt_bars)
     if "--write" in args:
-        write_results(rows, sweep, len(grid), peers, checks, bt_bars)
+        write_results(rows, sweep, len(grid), peers, checks, bt_bars, load_start)
 
 
 SYNTHETIC_PAIRS = [
