@@ -37,6 +37,7 @@ class Brokers:
         self._spawn = spawn
         self._adapters: dict[str, BrokerAdapter] = {}
         self._streams: dict[str, asyncio.Task] = {}
+        self._retired: list[BrokerAdapter] = []
         self.on_update: UpdateFn | None = None
         self.on_auth_failed: AccountFn | None = None
         self.on_circuit_open: AccountFn | None = None
@@ -111,9 +112,21 @@ class Brokers:
             task.cancel()
         adapter = self._adapters.pop(account_id, None)
         if adapter is not None:
+            # A request may still be using it (e.g. the socket saw the token die mid-send):
+            # close it once such a request has surely finished.
+            self._retired.append(adapter)
+            self._spawn(self._close_later(adapter))
+
+    async def _close_later(self, adapter: BrokerAdapter) -> None:
+        await asyncio.sleep(self.settings.dhan_timeout_s + 1)
+        if adapter in self._retired:
+            self._retired.remove(adapter)
             await adapter.close()
 
     async def close(self) -> None:
         """Close every adapter and socket."""
         for key in list(self._adapters) + list(self._streams):
             await self.forget(key)
+        for adapter in self._retired:
+            await adapter.close()
+        self._retired.clear()
