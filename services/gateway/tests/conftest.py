@@ -120,7 +120,8 @@ class FakeAuth:
         async def verify_key(body: A.VerifyApiKey, _c: RequestContext) -> A.ApiKeyOwner:
             if body.api_key != "ak_valid_key_123":
                 raise Unauthorized("Invalid API key")
-            return A.ApiKeyOwner(user_id="u9", role=A.Role.USER, key_id="key1")
+            return A.ApiKeyOwner(user_id="u9", role=A.Role.USER, key_id="key1",
+                                 email_verified=True)
 
         ep(A.JWKS, Empty, jwks)
         ep(A.GET_PROFILE, Empty, profile)

@@ -87,7 +87,7 @@ async def test_path_params_join_the_body(gw):
 
 async def test_api_key_authenticates(gw):
     r = await gw.http.get("/api/user/profile", headers={"X-API-Key": "ak_valid_key_123"})
-    assert r.status_code == 200 and r.json()["userId"] == "u9"
+    assert r.status_code == 200 and r.json()["userId"] == "u9" and r.json()["verified"] is True
     assert_error(await gw.http.get("/api/user/profile", headers={"X-API-Key": "ak_wrong_key_1"}),
                  401, "UNAUTHORIZED")
 

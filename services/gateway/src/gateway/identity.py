@@ -95,9 +95,8 @@ class Authenticator:
         except ValueError as exc:  # a key too short/long for the model is simply wrong
             raise unauthorized("Invalid API key") from exc
         parsed = A.ApiKeyOwner.model_validate(owner)
-        # ApiKeyOwner has no emailVerified yet; honour it if auth sends it.
-        verified = owner.get("emailVerified") is True if isinstance(owner, dict) else False
-        return Principal(parsed.user_id, parsed.role.value, verified, api_key_id=parsed.key_id)
+        return Principal(parsed.user_id, parsed.role.value, parsed.email_verified,
+                         api_key_id=parsed.key_id)
 
     async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal | None:
         """Return the caller, None when no credentials were sent, or raise 401."""

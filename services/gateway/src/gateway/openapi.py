@@ -111,10 +111,30 @@ def build_openapi(app: FastAPI, routes: tuple[Route, ...], title: str, version: 
         model = route.body_doc or route.request
         op = doc["paths"][route.path][route.method.lower()]
         op.update(_input_docs(route, defs[model.__name__], defs))
-    for name, schema in defs.items():
-        schemas.setdefault(name, schema)
+    for name in _referenced(doc["paths"], {**defs, **schemas}):
+        if name in defs:
+            schemas.setdefault(name, defs[name])
     components["securitySchemes"] = SECURITY_SCHEMES
     return doc
+
+
+def _referenced(root: Any, schemas: dict[str, Any]) -> set[str]:
+    """Return the schema names reachable from `root` through $refs."""
+    seen: set[str] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in seen:
+                    seen.add(name)
+                    stack.append(schemas.get(name))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return seen
 
 
 def install(app: FastAPI, routes: tuple[Route, ...], version: str) -> None:
