@@ -57,19 +57,22 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     tasks = [asyncio.create_task(_pump(ws, queue)), asyncio.create_task(_receive(ws)),
              asyncio.create_task(_watch_revocation(gw, principal)),
              asyncio.create_task(overflow.wait())]
+    reason = None
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         reason = _close_reason(done, tasks, overflow)
-        if reason is not None:
-            with contextlib.suppress(Exception):
-                await ws.close(*reason)
     finally:
+        # Stop taking events first: a stalled client must not keep its subscription while
+        # the close frame waits behind unsent data (uvicorn's pings reap it in the end).
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
         metrics.WS_CLIENTS.dec()
+        if reason is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(*reason), 5)
         log.info("ws.closed", user_id=principal.user_id)
 
 
