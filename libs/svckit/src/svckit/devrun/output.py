@@ -26,8 +26,11 @@ class Console:
             code = self._palette.setdefault(name, _COLORS[len(self._palette) % len(_COLORS)])
             label = f"\033[{code}m{label}\033[0m"
         with self._lock:
-            self.out.write(f"{label} | {text}\n")
-            self.out.flush()
+            try:
+                self.out.write(f"{label} | {text}\n")
+                self.out.flush()
+            except (OSError, ValueError):
+                pass  # our own output is gone (closed pipe); the children must keep running
 
     def say(self, text: str) -> None:
         """Print a line from the launcher itself."""

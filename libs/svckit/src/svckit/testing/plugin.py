@@ -1,6 +1,7 @@
 """pytest fixtures that give each test real, isolated NATS, Postgres and Redis.
 
-Load it from a conftest: `pytest_plugins = ["svckit.testing.plugin"]`.
+The repository's root conftest.py loads it for every test tree (pytest refuses
+`pytest_plugins` in a conftest below the root, so sub-directory conftests must not repeat it).
 
 - `nats_url` (per test): a fresh nats-server with JetStream and an empty store. With
   TEST_NATS_URL set, that server is shared instead and every stream the test created is
