@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from strategy import RuleStateError, parse
+from strategy import BarOrderError, RuleStateError, parse
 from strategy.incremental import Evaluator
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -141,3 +141,20 @@ def test_time_filter_reads_ist_wall_clock():
     rule = parse("time >= 09:20 and time < 09:30")
     got = Evaluator(rule).replay(make_bars([1] * 4))  # 09:15 09:20 09:25 09:30 IST
     assert got == [False, True, True, False]
+
+
+def test_a_repeated_or_older_bar_is_refused_without_touching_state():
+    rule = parse("close > sma(close, 3)")
+    bars = make_bars(CLOSES[:6])
+    ev = Evaluator(rule)
+    ev.replay(bars[:4])
+    before = ev.snapshot()
+    for stale in (bars[3], bars[1]):
+        with pytest.raises(BarOrderError, match="is not after the last bar"):
+            ev.update(stale)
+    assert ev.snapshot() == before
+    resumed = Evaluator(rule)
+    resumed.restore(json.loads(json.dumps(before)))
+    with pytest.raises(BarOrderError):
+        resumed.update(bars[3])
+    assert resumed.replay(bars[4:]) == Evaluator(rule).replay(bars)[4:]

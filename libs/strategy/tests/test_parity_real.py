@@ -38,9 +38,9 @@ CATALOGUE = [
 ]
 
 FILES = {  # file -> bars from its end (the 1d file in full)
-    "NSE_EQ-TCS-1m.parquet": 8000,
-    "NSE_EQ-RELIANCE-5m.parquet": 8000,
-    "NSE_EQ-SBIN-15m.parquet": 8000,
+    "NSE_EQ-TCS-1m.parquet": 5000,
+    "NSE_EQ-RELIANCE-5m.parquet": 5000,
+    "NSE_EQ-SBIN-15m.parquet": 5000,
     "NSE_EQ-RELIANCE-1d.parquet": None,
 }
 

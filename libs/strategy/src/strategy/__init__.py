@@ -5,10 +5,11 @@
 """
 
 from strategy.ast import Rule, to_text
-from strategy.errors import RuleError, RuleErrorInfo, RuleStateError, RuleSyntaxError
+from strategy.errors import BarOrderError, RuleError, RuleErrorInfo, RuleStateError, RuleSyntaxError
 from strategy.language import parse, validate
 
 __all__ = [
+    "BarOrderError",
     "Rule",
     "RuleError",
     "RuleErrorInfo",

@@ -36,3 +36,7 @@ class RuleSyntaxError(RuleError):
 
 class RuleStateError(RuleError):
     """A snapshot that does not belong to the evaluator it is restored into."""
+
+
+class BarOrderError(RuleError):
+    """A bar fed to an incremental evaluator that is not later than the previous bar."""

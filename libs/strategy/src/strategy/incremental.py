@@ -17,14 +17,14 @@ from strategy import ast as A
 from strategy import cells as C
 from strategy import recursive as R
 from strategy.ast import Rule, to_text
-from strategy.errors import RuleStateError
+from strategy.errors import BarOrderError, RuleStateError
 
 IST = ZoneInfo("Asia/Kolkata")
 SNAPSHOT_FORMAT = 1
 _FIELDS = ("open", "high", "low", "close", "volume")
 
 
-def bar_view(bar) -> C.BarView:
+def bar_view(bar) -> tuple[datetime, C.BarView]:
     """Read a bar given as a mapping or an object with ts, open, high, low, close, volume."""
     get = bar.__getitem__ if isinstance(bar, Mapping) else bar.__getattribute__
     ts = get("ts")
@@ -33,7 +33,7 @@ def bar_view(bar) -> C.BarView:
     ist = ts.astimezone(IST)
     seconds = ist.hour * 3600 + ist.minute * 60 + ist.second
     values = [float(get(f)) for f in _FIELDS]
-    return C.BarView(*values, seconds=seconds, day=ist.date().toordinal())
+    return ist, C.BarView(*values, seconds=seconds, day=ist.date().toordinal())
 
 
 class Evaluator:
@@ -42,6 +42,7 @@ class Evaluator:
     def __init__(self, rule: Rule):
         self.rule = rule
         self.bars = 0
+        self.last_ts: datetime | None = None
         self._cells: dict[str, C.Cell] = {}
         self._root = self._build(rule.expr)
         self._order = list(self._cells.values())  # built children first: a valid update order
@@ -56,11 +57,20 @@ class Evaluator:
         return cell
 
     def update(self, bar) -> bool:
-        """Feed the next closed bar; return True when the rule fires on it."""
-        view = bar_view(bar)
+        """Feed the next closed bar; return True when the rule fires on it.
+
+        Raises BarOrderError, leaving the state untouched, for a bar that is not later than the
+        last one (a redelivered or out-of-order bar would otherwise corrupt every window).
+        """
+        ts, view = bar_view(bar)
+        if self.last_ts is not None and ts <= self.last_ts:
+            raise BarOrderError(
+                f"bar at {ts.isoformat()} is not after the last bar at {self.last_ts.isoformat()}"
+            )
         for cell in self._order:
             cell.step(view)
         self.bars += 1
+        self.last_ts = ts
         return self._root.value is True
 
     def replay(self, bars: Iterable) -> list[bool]:
@@ -77,6 +87,7 @@ class Evaluator:
             "format": SNAPSHOT_FORMAT,
             "rule": to_text(self.rule.expr),
             "bars": self.bars,
+            "last_ts": None if self.last_ts is None else self.last_ts.isoformat(),
             "cells": {k: c.state() for k, c in self._cells.items() if not isinstance(c, C.Const)},
         }
 
@@ -92,6 +103,8 @@ class Evaluator:
             if not isinstance(cell, C.Const):
                 cell.load(snapshot["cells"][key])
         self.bars = int(snapshot["bars"])
+        last = snapshot.get("last_ts")
+        self.last_ts = None if last is None else datetime.fromisoformat(last).astimezone(IST)
 
 
 def _make_cell(node: A.Expr, key: str, inputs: tuple[C.Cell, ...]) -> C.Cell:
