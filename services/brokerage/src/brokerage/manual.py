@@ -177,7 +177,9 @@ class Manual:
         adapter = self.o.brokers.adapter(account)
         change = OrderChange(quantity=req.quantity,
                              order_type=(req.order_type or c.OrderType(row["order_type"])).value,
-                             price=req.price, trigger_price=req.trigger_price,
+                             price=req.price if req.price is not None else row["price"],
+                             trigger_price=req.trigger_price if req.trigger_price is not None
+                             else row["trigger_price"],
                              validity=(req.validity or c.Validity(row["validity"])).value)
         current = BrokerOrder(broker_order_id=row["broker_order_id"], status="PENDING",
                               quantity=row["quantity"], filled_quantity=row["filled_quantity"])

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 from contracts.events import orders as ev
 from contracts.orders import OrderStatus as S
-from svckit.clock import Clock
+from svckit.clock import Clock, ist
 from svckit.logging import get_logger
 
 from . import publish
@@ -271,7 +271,7 @@ class Orders:
                            product=fill.product_type or row["product_type"],
                            side=fill.transaction_type or row["transaction_type"],
                            quantity=fill.quantity, price=fill.price,
-                           on=self.clock.now().date())
+                           on=ist(self.clock.now()).date())
         await repo.insert_trade(
             conn, id=uuid.uuid4(), order_id=row["id"], account_id=row["account_id"],
             user_id=row["user_id"], broker_trade_id=fill.broker_trade_id or
