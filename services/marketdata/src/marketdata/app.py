@@ -104,10 +104,12 @@ async def build_app(settings: Settings) -> AsyncIterator[Runtime]:
         try:
             yield rt
         finally:
+            # Bounded: a wedged socket or database must not block the drain forever.
             if svc.feed is not None:
-                await svc.feed.stop()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(svc.feed.stop(), 5)
             with contextlib.suppress(Exception):
-                await pipeline.flush_bars()
+                await asyncio.wait_for(pipeline.flush_bars(), 5)
             if rest is not None:
                 await rest.aclose()
 

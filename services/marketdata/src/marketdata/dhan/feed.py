@@ -10,6 +10,7 @@ the whole feed once, with an event, instead of a retry storm.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -68,8 +69,10 @@ class FeedConnection:
         if task is not None and task is not asyncio.current_task():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        if self.ws is not None:
-            await self.ws.close()
+        ws = self.ws
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 3)
 
     async def _run(self) -> None:
         failures = 0
