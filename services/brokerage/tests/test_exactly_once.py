@@ -112,3 +112,21 @@ async def test_reconciliation_alone_drives_orders_and_fills_when_the_socket_is_d
         positions = (await call(nc, b.PORTFOLIO_POSITIONS, {}, "u1"))["items"]
         assert positions[0]["netQuantity"] == 3
         assert len(sim_orders(sim, client_id, intent.intent_id)) == 1
+
+
+async def test_a_day_order_left_open_expires_with_its_day(sim, nc, nats_url, pg_service_dsn,
+                                                          redis_url, redis_prefix, events):
+    settings = make_settings(sim, nats_url, pg_service_dsn("brokerage"), redis_url, redis_prefix,
+                             order_stream=False)
+    async with build_app(settings) as app:
+        _, account = await link_dhan(nc, sim, "u1")
+        order = await call(nc, o.PLACE_ORDER, {
+            "accountId": account["id"], "securityId": "2885", "exchangeSegment": "NSE_EQ",
+            "transactionType": "BUY", "quantity": 1, "orderType": "LIMIT", "price": "1380",
+            "productType": "INTRADAY"}, "u1")
+        await until(lambda: events.of(".order.accepted"))
+        sim.set_clock("2025-07-24T09:20:00")
+        await app.clock.sync()
+        expired = await until(lambda: events.of(".order.expired"), timeout=15)
+        assert expired[0]["orderId"] == order["id"]
+        assert (await call(nc, o.GET_ORDER, {"orderId": order["id"]}, "u1"))["status"] == "expired"

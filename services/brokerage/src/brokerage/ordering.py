@@ -336,9 +336,18 @@ class Orders:
             account = await repo.get_account(conn, account_id)
         if account is None or account["status"] != "active":
             return
-        book = {o.broker_order_id: o for o in await self.brokers.adapter(account).orders()}
+        adapter = self.brokers.adapter(account)
+        book = {o.broker_order_id: o for o in await adapter.orders()}
+        today = ist(self.clock.now()).date()
         for row in orders:
-            found = book.get(row["broker_order_id"] or "")
+            if not row["broker_order_id"]:
+                continue
+            found = book.get(row["broker_order_id"])
+            if found is None and ist(row["intent_ts"]).date() < today:
+                # Dhan's book holds today only; a day order gone from it ended with its day.
+                found = await adapter.get_order(row["broker_order_id"]) or BrokerOrder(
+                    row["broker_order_id"], "EXPIRED",
+                    reason="Not in the broker's order book after its trading day ended")
             if found is not None:
                 await self.on_update(account_id, found)
 
