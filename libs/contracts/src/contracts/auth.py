@@ -179,7 +179,6 @@ class RevokeApiKey(ApiModel):
     """Revoke a personal API key."""
 
     key_id: Id
-    email_verified: bool = False
 
 
 class VerifyApiKey(ApiModel):

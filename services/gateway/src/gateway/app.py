@@ -22,6 +22,7 @@ from .forward import make_endpoint
 from .identity import Authenticator
 from .middleware import EdgeMiddleware
 from .ratelimit import RateLimiter
+from . import docs
 from .routes import ROUTES, Route
 from .settings import GatewaySettings
 from .state import Gateway
@@ -34,8 +35,9 @@ VERSION = "0.1.0"
 
 def create_http_app(settings: GatewaySettings, routes: tuple[Route, ...] = ROUTES) -> FastAPI:
     """Build the FastAPI app from the route table (no connections; `app.state.gw` comes later)."""
-    app = FastAPI(title="AlgoTrade API", version=VERSION, docs_url="/api/docs",
+    app = FastAPI(title="AlgoTrade API", version=VERSION, docs_url=None,
                   redoc_url=None, openapi_url="/api/openapi.json")
+    docs.install(app, "/api/openapi.json", "AlgoTrade API")
     for route in routes:
         app.add_api_route(
             route.path, make_endpoint(route), methods=[route.method],
