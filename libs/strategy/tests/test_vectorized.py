@@ -142,7 +142,7 @@ def test_one_million_bars_in_tens_of_milliseconds():
     )
     rule = parse("sma(close,10) crosses above sma(close,30)")
     evaluate(rule, df)  # warm polars' thread pool
-    best = min(_timed(lambda: evaluate(rule, df)) for _ in range(3))
+    best = min(_timed(lambda: evaluate(rule, df)) for _ in range(5))
     # measured ~30 ms on a loaded 2-core box; the bound leaves room for CI noise
     assert best < 0.25, f"{best * 1000:.0f} ms"
     sma10 = np.convolve(c, np.ones(10) / 10, "valid")[20:]
