@@ -29,6 +29,7 @@ from .crypto import KeyRing
 from .manual import Manual
 from .ordering import Orders
 from .portfolio import PaperLedger, Portfolio
+from .reconcile import Reconciler
 from .settings import BrokerageSettings
 from .ticks import TickFeed
 
@@ -85,7 +86,7 @@ async def build_app(settings: BrokerageSettings) -> AsyncIterator[Runtime]:
         await _restore(services)
         try:
             await rt.start()
-            rt.spawn(_reconcile_forever(orders, settings.reconcile_interval_s))
+            rt.spawn(_reconcile_forever(Reconciler(orders), settings.reconcile_interval_s))
             rt.spawn(_consume_intents(rt, manual, settings))
             yield rt
         finally:
@@ -126,12 +127,12 @@ async def _restore(svc: Services) -> None:
             log.exception("account.stream_failed", account_id=str(account["id"]))
 
 
-async def _reconcile_forever(orders: Orders, interval_s: float) -> None:
+async def _reconcile_forever(reconciler: Reconciler, interval_s: float) -> None:
     """Reconcile at once (orders of unknown outcome after a restart), then periodically."""
     while True:
         try:
-            await orders.reconcile()
-            await orders.brokers.paper.expire_day()
+            await reconciler.reconcile()
+            await reconciler.o.brokers.paper.expire_day()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -134,7 +134,7 @@ class Orders:
             return
         if row["status"] == S.RECEIVED and is_stale(row["intent_ts"], self.clock.now(),
                                                      self.s.stale_intent_s):
-            await self._stale(row)
+            await self.stale(row)
             return
         if account is None or account["status"] != "active":
             if row["status"] == S.RECEIVED:
@@ -306,52 +306,8 @@ class Orders:
                 await publish.account(conn, ev.AccountConnectionLost, row, self.clock,
                                       "The broker is not answering; orders wait")
 
-    # --- reconciliation ------------------------------------------------------------------
-
-    async def reconcile(self) -> None:
-        """Settle every order whose outcome is not final (on start and periodically)."""
-        async with self.pool.acquire() as conn:
-            rows = await repo.open_orders(conn)
-        by_account: dict[str, list[Any]] = {}
-        for row in rows:
-            by_account.setdefault(str(row["account_id"]), []).append(row)
-        for account_id, orders in by_account.items():
-            try:
-                await self._reconcile_account(account_id, orders)
-            except TryLater:
-                pass
-            except (BrokerRetryable, BrokerRejected) as exc:
-                log.info("reconcile.skipped", account_id=account_id, code=exc.code)
-            except BrokerAuthFailed:
-                await self.reauth(account_id)
-
-    async def _reconcile_account(self, account_id: str, orders: list[Any]) -> None:
-        for row in orders:
-            if row["status"] in (S.RECEIVED, S.SENDING):
-                with contextlib.suppress(TryLater):
-                    await self.submit(row["intent_id"])
-        if orders[0]["broker"] != "dhan":
-            return
-        async with self.pool.acquire() as conn:
-            account = await repo.get_account(conn, account_id)
-        if account is None or account["status"] != "active":
-            return
-        adapter = self.brokers.adapter(account)
-        book = {o.broker_order_id: o for o in await adapter.orders()}
-        today = ist(self.clock.now()).date()
-        for row in orders:
-            if not row["broker_order_id"]:
-                continue
-            found = book.get(row["broker_order_id"])
-            if found is None and ist(row["intent_ts"]).date() < today:
-                # Dhan's book holds today only; a day order gone from it ended with its day.
-                found = await adapter.get_order(row["broker_order_id"]) or BrokerOrder(
-                    row["broker_order_id"], "EXPIRED",
-                    reason="Not in the broker's order book after its trading day ended")
-            if found is not None:
-                await self.on_update(account_id, found)
-
-    async def _stale(self, row: Any) -> None:
+    async def stale(self, row: Any) -> None:
+        """Refuse a stored order that was never sent and is now too old."""
         async with self.pool.acquire() as conn, conn.transaction():
             current = await repo.get_order(conn, str(row["id"]), lock=True)
             if current["status"] != S.RECEIVED:
