@@ -87,6 +87,17 @@ async def test_stale_intent_is_refused_with_an_event_and_never_sent(app, nc, sim
     assert row["status"] == "stale" and row["brokerOrderId"] is None
 
 
+async def test_an_intent_the_broker_could_not_take_is_rejected_with_an_event(app, nc, sim,
+                                                                           events):
+    client_id, account = await link_dhan(nc, sim, "u1")
+    intent = order_intent(account["id"], "u1", app.clock.now(), order_type="LIMIT")
+    await publish_intent(app.js, intent)
+    rejected = await until(lambda: events.of("u1.order.rejected"))
+    assert rejected[0]["reason"] == "price is required for LIMIT and STOP_LOSS orders"
+    assert sim_orders(sim, client_id, intent.intent_id) == []
+    await until(orders_drained(app))
+
+
 async def test_intent_for_someone_elses_account_is_rejected(app, nc, sim, events):
     client_id, account = await link_dhan(nc, sim, "owner")
     intent = order_intent(account["id"], "intruder", app.clock.now())

@@ -82,17 +82,20 @@ class Manual:
                   "order_type": intent.order_type, "product_type": intent.product_type,
                   "validity": intent.validity, "price": from_paise(intent.price),
                   "trigger_price": from_paise(intent.trigger_price), "tag": intent.tag}
-        for name, enum in _ENUMS.items():
-            if fields[name] not in enum.__members__:
-                raise Rejected(f"Unknown {name} {fields[name]!r}")
+        problem = next((f"Unknown {name} {fields[name]!r}" for name, enum in _ENUMS.items()
+                        if fields[name] not in enum.__members__), None)
         if intent.quantity <= 0:
-            raise Rejected("quantity must be positive")
+            problem = "quantity must be positive"
+        elif intent.order_type in ("LIMIT", "STOP_LOSS") and not intent.price:
+            problem = "price is required for LIMIT and STOP_LOSS orders"
+        elif intent.order_type in ("STOP_LOSS", "STOP_LOSS_MARKET") and not intent.trigger_price:
+            problem = "triggerPrice is required for stop-loss orders"
         async with self.o.pool.acquire() as conn:
             account = await repo.get_account(conn, intent.account_id, intent.user_id)
         row, _ = await self.o.store(intent_id=intent.intent_id, user_id=intent.user_id,
                                     account_ref=intent.account_id, account=account,
                                     source="strategy" if intent.deployment_id else "intent",
-                                    intent_ts=intent.ts_event, fields=fields)
+                                    intent_ts=intent.ts_event, fields=fields, refuse=problem)
         if row is not None and row["status"] in (S.RECEIVED, S.SENDING):
             await self.o.submit(intent.intent_id)
 

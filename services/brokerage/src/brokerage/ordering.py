@@ -63,7 +63,8 @@ class Orders:
     # --- intake --------------------------------------------------------------------------
 
     async def store(self, *, intent_id: str, user_id: str, account_ref: str, account: Any,
-                    source: str, intent_ts: Any, fields: dict[str, Any]) -> tuple[Any, bool]:
+                    source: str, intent_ts: Any, fields: dict[str, Any],
+                    refuse: str | None = None) -> tuple[Any, bool]:
         """Store an order for an intent; refuse it (with an event) if stale or untradable.
 
         Return (row, is_new). A second delivery of the same intent returns the stored row.
@@ -79,6 +80,8 @@ class Orders:
             elif account is None:
                 await self._refuse_unknown_account(conn, intent_id, user_id, account_ref, fields)
                 return None, False
+            elif refuse:
+                status, reason = S.REJECTED, refuse
             elif account["kill_switch"]:
                 status, reason = S.REJECTED, "Kill switch is active on this account"
             elif account["status"] != "active":
