@@ -24,8 +24,10 @@ uv: ## install uv when it is missing
 	    || $(PYTHON) -m pip install --quiet uv; \
 	fi
 
+# --locked (not --frozen): a lock that no longer matches a pyproject is re-resolved instead
+# of silently installing an older set of packages.
 sync: uv ## install the Python packages of every workspace member
-	@$(UV) sync --all-packages --frozen || $(UV) sync --all-packages
+	@$(UV) sync --all-packages --locked || $(UV) sync --all-packages
 
 web: ## build the SPA into web/dist (when web/package.json exists)
 	@if [ ! -f web/package.json ]; then exit 0; fi; \
