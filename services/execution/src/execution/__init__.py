@@ -1,0 +1,1 @@
+"""The execution service: deployments, live rule evaluation, risk checks, order intents."""

@@ -1,0 +1,295 @@
+"""The engine: owns deployments (leases with heartbeats), feeds them bars and ticks, commits.
+
+A replica claims running deployments nobody holds, heartbeats its leases, and drops those it
+lost; a dead replica's leases expire and another replica claims them. Every commit re-checks
+ownership in the same transaction, so two replicas never both send an intent (and intent ids
+are deterministic besides, so brokerage would refuse the second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time as _time
+from datetime import datetime
+
+import msgspec
+from contracts.events.execution import DeploymentHalted, EntriesPaused, EntriesResumed
+from contracts.events.marketdata import Bar, InstrumentFeedEvent, Tick
+from contracts import subjects
+from nats.aio.msg import Msg
+from svckit.logging import get_logger
+
+from . import domain as d
+from . import feeds
+from . import repository as repo
+from .clients import Clients
+from .ledger import Outgoing, deployment_event, record
+from .runner import Context, Decision, Runner
+from .settings import ExecutionSettings
+from .state import load_trades, reconcile, warm_up
+
+log = get_logger(__name__)
+_bar_decoder = msgspec.json.Decoder(Bar)
+_tick_decoder = msgspec.json.Decoder(Tick)
+
+
+class Engine:
+    """Runs the deployments this replica owns."""
+
+    def __init__(self, rt, settings: ExecutionSettings, clients: Clients) -> None:
+        self.pool, self.js, self.nc, self.clock = rt.pool, rt.js, rt.nc, rt.clock
+        self.s = settings
+        self.clients = clients
+        self.owner = settings.instance_id
+        self.runners: dict[str, Runner] = {}
+        self.groups: dict[feeds.Key, feeds.Group] = {}
+        self.pacer = d.Pacer(settings.order_rate_per_s)
+        self.wake = asyncio.Event()
+        self._open: dict[tuple[str, int], bool] = {}
+        self._leased_at = 0.0
+        self.on_commit: list = []  # test/bench hooks: callables(decisions)
+
+    # --- ownership ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Claim, heartbeat and drop deployments until cancelled."""
+        try:
+            while True:
+                try:
+                    await self.tick_ownership()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("engine.ownership_failed")
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.s.heartbeat_s):
+                        await self.wake.wait()
+        finally:
+            await self.shutdown()
+
+    async def tick_ownership(self) -> None:
+        """One round: heartbeat, drop lost deployments, claim free ones, renew feed leases."""
+        async with self.pool.acquire() as conn:
+            mine = await repo.heartbeat(conn, self.owner, self.s.lease_ttl_s)
+            for dep_id in [i for i in self.runners if i not in mine]:
+                await self.drop(dep_id)
+            claimed = await repo.claim(conn, self.owner, self.s.lease_ttl_s, 500)
+        for row in claimed:
+            try:
+                await self.acquire(row)
+            except Exception:
+                log.exception("engine.acquire_failed", deployment_id=str(row["id"]))
+                await self.pool.execute("UPDATE deployments SET owner = NULL WHERE id = $1",
+                                        row["id"])
+        if self.groups and _time.monotonic() - self._leased_at > self.s.md_lease_ttl_s / 3:
+            self._leased_at = _time.monotonic()
+            try:
+                await self.clients.lease(self.owner, [(k[1], k[2]) for k in self.groups],
+                                         self.s.md_lease_ttl_s)
+            except Exception as exc:  # marketdata down: bars still flow for leased-by-others
+                log.warning("engine.md_lease_failed", error=str(exc))
+
+    async def acquire(self, row: dict) -> None:
+        """Start running one deployment: warm up or restore, reconcile, subscribe."""
+        runner = Runner(row, self.s.square_off_time, self.s.entry_cutoff_time)
+        if row.get("state") is None:
+            await warm_up(self, runner)
+        else:
+            await load_trades(self.pool, runner, self.clock.now())
+            problem = await reconcile(self, runner)
+            if problem == "wait":
+                await self.pool.execute("UPDATE deployments SET owner = NULL WHERE id = $1::uuid",
+                                        runner.id)
+                return
+            if problem:
+                await self.halt(runner, problem)
+                return
+        key = (row["timeframe"], row["segment"], row["security_id"])
+        group = self.groups.get(key) or feeds.Group(key)
+        self.groups[key] = group
+        async with group.lock:
+            seq = await feeds.start_seq(self.js, group, runner)
+            group.runners[runner.id] = runner
+            self.runners[runner.id] = runner
+            if group.bar_sub is None or (seq is not None and (group.next_seq is None or seq < group.next_seq)) \
+                    or (seq is None and group.next_seq is not None):
+                await feeds.subscribe_bars(self.js, group, seq, self.on_bar)
+        await feeds.subscribe_ticks(self.nc, group, self.on_tick)
+        log.info("deployment.running", deployment_id=runner.id)
+
+    async def drop(self, dep_id: str) -> None:
+        """Stop running a deployment here (stopped, or another replica owns it now)."""
+        runner = self.runners.pop(dep_id, None)
+        if runner is None:
+            return
+        key = (runner.row["timeframe"], runner.row["segment"], runner.row["security_id"])
+        group = self.groups.get(key)
+        if group is not None:
+            group.runners.pop(dep_id, None)
+            if not group.runners:
+                await feeds.close(group)
+                self.groups.pop(key, None)
+
+    async def shutdown(self) -> None:
+        """Close every subscription and hand the deployments back."""
+        for group in list(self.groups.values()):
+            await feeds.close(group)
+        self.groups.clear()
+        self.runners.clear()
+        with contextlib.suppress(Exception):
+            await self.pool.execute("UPDATE deployments SET owner = NULL, lease_until = NULL"
+                                    " WHERE owner = $1", self.owner)
+
+    async def halt(self, runner: Runner, reason: str) -> None:
+        """Stop a deployment with an alert (never invent a fill)."""
+        out = Outgoing()
+        async with self.pool.acquire() as conn, conn.transaction():
+            dep = await repo.set_status(conn, runner.id, "halted", at=self.clock.now(), error=reason)
+            await repo.insert_logs(conn, [(runner.id, dep["user_id"], self.clock.now(), "halt",
+                                           "halt", reason, "[]", None, None, None)])
+            await deployment_event(conn, out, DeploymentHalted, dep, self.clock.now(), reason)
+        await out.publish(self.js, self.pool)
+        await self.drop(runner.id)
+        log.warning("deployment.halted", deployment_id=runner.id, reason=reason)
+
+    # --- bars and ticks -------------------------------------------------------------------
+
+    async def on_bar(self, group: feeds.Group, msg: Msg) -> None:
+        """Evaluate a closed bar for every deployment of its instrument and commit at once."""
+        bar = _bar_decoder.decode(msg.data)
+        seq = msg.metadata.sequence.stream if msg.metadata else None
+        async with group.lock:
+            if seq is not None:
+                group.next_seq = seq + 1
+            group.last_bar_end = bar.end
+            if group.stale:
+                await self.set_stale(group, None)
+            market_open = await self.market_open(bar.segment, bar.end)
+            advances, decided = [], []
+            for runner in list(group.runners.values()):
+                ctx = Context(market_open=market_open, stale_feed=group.stale,
+                              account_day_pnl=self.account_pnl(runner.row["account_id"]),
+                              pacer_ok=self._pace)
+                out = runner.on_bar(bar, ctx)
+                if out is None:
+                    continue
+                advances.append((runner.id, bar.start, runner.snapshot(), bar.close, seq))
+                decided += [(runner, dec) for dec in out]
+            if advances:
+                await self.commit(decided, advances)
+
+    async def on_tick(self, group: feeds.Group, msg: Msg) -> None:
+        """Check stop-loss and target of the instrument's open positions."""
+        try:
+            tick = _tick_decoder.decode(msg.data)
+        except msgspec.DecodeError:
+            return
+        decided = [(r, dec) for r in list(group.runners.values())
+                   for dec in r.on_tick(tick.ltp, tick.ltt)]
+        if decided:
+            await self.commit(decided, None)
+
+    async def commit(self, decided: list[tuple[Runner, Decision]],
+                     advances: list | None) -> None:
+        """Write decisions (and the bar each deployment saw) in one transaction, then publish."""
+        out = Outgoing()
+        now = self.clock.now()
+        lost: set[str] = set()
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                if advances is not None:
+                    ok = await repo.advance(conn, self.owner, advances)
+                    lost = {a[0] for a in advances} - ok
+                else:
+                    ids = list({r.id for r, _ in decided})
+                    ok = await repo.owned_running(conn, self.owner, ids)
+                    lost = set(ids) - ok
+                for runner, dec in decided:
+                    if runner.id in ok:
+                        await _record(conn, out, runner, dec, now)
+        except Exception:
+            log.exception("engine.commit_failed")
+            lost = {r.id for r, _ in decided} | {a[0] for a in advances or []}
+        await out.publish(self.js, self.pool)
+        for dep_id in lost:  # someone else owns it now, or it stopped: forget our state
+            await self.drop(dep_id)
+        for hook in self.on_commit:
+            hook(decided)
+
+    async def set_stale(self, group: feeds.Group, reason: str | None) -> None:
+        """Hold (reason) or allow (None) new entries of every deployment of an instrument."""
+        if group.stale == reason:
+            return
+        group.stale = reason
+        out = Outgoing()
+        now = self.clock.now()
+        async with self.pool.acquire() as conn, conn.transaction():
+            ids = list(group.runners)
+            await repo.set_entries_paused(conn, ids, reason)
+            for dep_id in ids:
+                dep = await repo.get_deployment(conn, None, dep_id)
+                if dep is not None:
+                    cls = EntriesPaused if reason else EntriesResumed
+                    await deployment_event(conn, out, cls, dep, now, reason or "feed recovered")
+                    group.runners[dep_id].entries_paused = reason
+        await out.publish(self.js, self.pool)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _pace(self, account_id: str) -> bool:
+        return self.pacer.allow(account_id, _time.monotonic())
+
+    def account_pnl(self, account_id: str) -> int:
+        """Return today's P&L of every deployment of an account running here."""
+        return sum(r.day_pnl() for r in self.runners.values() if r.row["account_id"] == account_id)
+
+    async def market_open(self, segment: str, at: datetime) -> bool:
+        """Return whether the segment trades at `at`: session hours, then the calendar."""
+        t = d.ist_time(at)
+        local = d.ist(at).weekday() < 5 and d.parse_hhmm(self.s.session_open) <= t \
+            < d.parse_hhmm(self.s.session_close)
+        if not local or not self.s.use_calendar:
+            return local
+        key = (segment, int(at.timestamp() // 60))
+        if key not in self._open:
+            try:
+                self._open[key] = await self.clients.is_open(segment, at)
+            except Exception:  # calendar unreachable: the session hours decide
+                self._open[key] = local
+            if len(self._open) > 10_000:
+                self._open.clear()
+        return self._open[key]
+
+    async def feed_status(self, msg: Msg) -> None:
+        """Pause entries when marketdata reports an instrument stale; resume on recovery."""
+        ev = msgspec.json.decode(msg.data, type=InstrumentFeedEvent)
+        stale = msg.subject == subjects.feed_status("stale")
+        for group in list(self.groups.values()):
+            if group.key[1:] == (ev.segment, ev.security_id):
+                await self.set_stale(group, f"feed stale for {ev.silent_s:.0f}s" if stale else None)
+
+    async def timers(self) -> None:
+        """Square off at the configured time and notice stalled bars, once a second."""
+        while True:
+            await asyncio.sleep(1.0)  # a pacing loop, not a wait for an outcome
+            try:
+                now = self.clock.now()
+                for group in list(self.groups.values()):
+                    decided = [(r, dec) for r in list(group.runners.values())
+                               for dec in r.square_off_now(now)]
+                    if decided:
+                        await self.commit(decided, None)
+                    if group.last_bar_end is not None and not group.stale \
+                            and (now - group.last_bar_end).total_seconds() > self.s.stale_bar_s \
+                            and await self.market_open(group.key[1], now):
+                        await self.set_stale(group, "no bar from the feed")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("engine.timers_failed")
+
+
+async def _record(conn, out: Outgoing, runner: Runner, dec: Decision, now: datetime) -> None:
+    await record(conn, out, runner.row, dec, now)

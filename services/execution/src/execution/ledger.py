@@ -1,0 +1,170 @@
+"""Commit decisions: intent, trade, log row and events in one transaction (outbox), then publish.
+
+The outbox relay would publish every row on its own; publishing right after the commit only
+makes it fast. Both carry the same `Nats-Msg-Id`, so the stream keeps one copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import datetime
+
+import asyncpg
+import msgspec
+from contracts import headers as hd
+from contracts import subjects
+from contracts.events.base import Event, encode
+from contracts.events.execution import (
+    DEPLOYMENT_DOMAIN,
+    DEPLOYMENT_EVENT_NAMES,
+    SIGNAL_DOMAIN,
+    BarSnapshot,
+    DeploymentEvent,
+    SignalGenerated,
+    SignalRefused,
+)
+from contracts.events.orders import OrderIntent
+from nats.js import JetStreamContext
+from svckit import outbox
+from svckit.logging import get_logger
+
+from . import repository as repo
+from .runner import Decision
+
+log = get_logger(__name__)
+_NS = uuid.UUID("6f1c2a4e-9a51-4d0a-9b1e-3c2f5e7d8a90")
+
+
+def stable_id(*parts: object) -> str:
+    """Return a UUID that is the same for the same parts (event ids of deterministic facts)."""
+    return str(uuid.uuid5(_NS, "|".join(str(p) for p in parts)))
+
+
+class Outgoing:
+    """Messages enqueued in a transaction, to publish once it commits."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, bytes, str]] = []
+
+    async def add(self, conn: asyncpg.Connection, subject: str, payload: bytes, msg_id: str) -> None:
+        """Enqueue a message in the outbox and remember it for the fast path."""
+        await outbox.enqueue(conn, subject, payload, msg_id=msg_id)
+        self.items.append((subject, payload, msg_id))
+
+    async def event(self, conn: asyncpg.Connection, subject: str, ev: Event) -> None:
+        """Enqueue an event under its own id."""
+        await self.add(conn, subject, encode(ev), ev.event_id)
+
+    async def publish(self, js: JetStreamContext, pool: asyncpg.Pool) -> None:
+        """Publish what was committed and mark it sent; the relay covers any failure."""
+        if not self.items:
+            return
+        results = await asyncio.gather(
+            *(js.publish(s, p, headers={hd.MSG_ID: m}) for s, p, m in self.items),
+            return_exceptions=True)
+        sent = [outbox_row_id(m) for (_, _, m), r in zip(self.items, results, strict=True)
+                if not isinstance(r, BaseException)]
+        if sent:
+            try:
+                await pool.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1"
+                                   " WHERE id = ANY($1::uuid[]) AND published_at IS NULL", sent)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("outbox.mark_failed", error=str(exc))
+
+
+def outbox_row_id(msg_id: str) -> uuid.UUID:
+    """Return the outbox row id svckit derives from a message id."""
+    try:
+        return uuid.UUID(msg_id)
+    except ValueError:
+        return uuid.uuid5(uuid.NAMESPACE_URL, msg_id)
+
+
+def _bar_json(dec: Decision) -> str | None:
+    b = dec.bar
+    if b is None:
+        return None
+    return json.dumps({"start": b.start.isoformat(), "end": b.end.isoformat(), "open": b.open,
+                       "high": b.high, "low": b.low, "close": b.close, "volume": b.volume})
+
+
+def _snapshot(dec: Decision) -> BarSnapshot | None:
+    b = dec.bar
+    if b is None:
+        return None
+    return BarSnapshot(interval=b.interval, start=b.start, end=b.end, open=b.open, high=b.high,
+                       low=b.low, close=b.close, volume=b.volume)
+
+
+def _values(dec: Decision) -> dict:
+    return {k: v for k, v in dec.values.items() if isinstance(v, (int, float, bool)) or v is None}
+
+
+async def record(conn: asyncpg.Connection, out: Outgoing, dep: dict, dec: Decision,
+                 now: datetime) -> bool:
+    """Write one decision and its messages; False when its intent already existed."""
+    user, dep_id = dep["user_id"], str(dep["id"])
+    common = dict(deployment_id=dep_id, user_id=user, strategy_id=dep["strategy_id"],
+                  account_id=dep["account_id"], segment=dep["segment"],
+                  security_id=dep["security_id"], action=dec.action, side=dec.side,
+                  quantity=dec.quantity, rule=dec.rule, bar=_snapshot(dec), price=dec.price,
+                  values=_values(dec), ts_event=dec.ts, ts_init=now)
+    if dec.kind == "refusal":
+        ev = SignalRefused(event_id=stable_id(dep_id, dec.ts.isoformat(), dec.action, "refused"),
+                           reasons=dec.reasons, **common)
+        await out.event(conn, subjects.user_event(user, SIGNAL_DOMAIN, "refused"), ev)
+        await repo.insert_logs(conn, [(dep_id, user, dec.ts, "refusal", dec.action,
+                                       f"{dec.action} refused: " + "; ".join(dec.reasons),
+                                       json.dumps(dec.reasons), _bar_json(dec),
+                                       json.dumps(_values(dec)), None)])
+        return True
+    assert dec.intent_id is not None
+    fresh = await repo.insert_intent(conn, dict(
+        intent_id=dec.intent_id, deployment_id=dep_id, user_id=user,
+        account_id=dep["account_id"], leg=dec.leg, action=dec.action, side=dec.side,
+        quantity=dec.quantity, trade_ids=dec.trade_ids,
+        bar_start=dec.bar.start if dec.bar else None, created_at=dec.ts))
+    if not fresh:
+        return False
+    if dec.new_trade_id:
+        await repo.insert_trade(conn, dict(
+            id=dec.new_trade_id, deployment_id=dep_id, user_id=user,
+            strategy_id=dep["strategy_id"], account_id=dep["account_id"],
+            segment=dep["segment"], security_id=dep["security_id"], symbol=dep["symbol"],
+            direction=dep["direction"]))
+    else:
+        await repo.mark_exiting(conn, dec.trade_ids, dec.intent_id, dec.action)
+    intent = OrderIntent(
+        event_id=stable_id(dec.intent_id, "intent"), ts_event=dec.ts, ts_init=now,
+        intent_id=dec.intent_id, user_id=user, account_id=dep["account_id"],
+        deployment_id=dep_id, security_id=dep["security_id"], exchange_segment=dep["segment"],
+        transaction_type=dec.side, quantity=dec.quantity, order_type="MARKET",
+        product_type=dep["product"], tag=f"{dec.action}")
+    await out.add(conn, subjects.order_intent(dep["account_id"]), encode(intent), dec.intent_id)
+    ev = SignalGenerated(event_id=stable_id(dec.intent_id, "signal"), intent_id=dec.intent_id,
+                         **common)
+    await out.event(conn, subjects.user_event(user, SIGNAL_DOMAIN, "generated"), ev)
+    await repo.insert_logs(conn, [(dep_id, user, dec.ts, "signal", dec.action,
+                                   f"{dec.action} {dec.side} {dec.quantity}: {dec.rule}",
+                                   "[]", _bar_json(dec), json.dumps(_values(dec)),
+                                   dec.intent_id)])
+    return True
+
+
+async def deployment_event(conn: asyncpg.Connection, out: Outgoing, cls: type[DeploymentEvent],
+                           dep: dict, now: datetime, reason: str = "",
+                           event_id: str | None = None) -> None:
+    """Enqueue a deployment event (started, stopped, paused, ...)."""
+    ev = cls(event_id=event_id or str(uuid.uuid4()), ts_event=now, ts_init=now,
+             deployment_id=str(dep["id"]), strategy_id=dep["strategy_id"],
+             strategy_version_id=dep["strategy_version_id"], user_id=dep["user_id"],
+             account_id=dep["account_id"], status=dep["status"], reason=reason)
+    await out.event(conn, subjects.user_event(dep["user_id"], DEPLOYMENT_DOMAIN,
+                                              DEPLOYMENT_EVENT_NAMES[cls]), ev)
+
+
+def to_json(struct: msgspec.Struct) -> dict:
+    """Return a struct as JSON-ready data."""
+    return msgspec.to_builtins(struct)

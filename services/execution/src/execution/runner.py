@@ -1,0 +1,244 @@
+"""One deployment in memory: its evaluators, open trades and the decisions a bar or tick makes.
+
+Everything here is synchronous and free of I/O so that the same code runs in tests, in the
+benchmark and in the engine; the engine commits what `on_bar` / `on_tick` return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from contracts.events.marketdata import Bar
+from strategy import parse
+from strategy.incremental import Evaluator
+
+from . import domain as d
+
+
+@dataclass
+class TradeState:
+    """One position of a deployment as the engine tracks it (prices in paise)."""
+
+    id: str
+    entry_intent_id: str
+    status: str  # pending | open | closed
+    quantity: int = 0
+    exited: int = 0
+    entry_price: int | None = None
+    stop: int | None = None
+    target: int | None = None
+    exiting: bool = False
+
+    @property
+    def open_quantity(self) -> int:
+        """Return the units still held."""
+        return self.quantity - self.exited
+
+
+@dataclass
+class Decision:
+    """A signal (with its intent) or a refusal, ready to be committed."""
+
+    action: str
+    side: str
+    quantity: int
+    kind: str  # signal | refusal
+    ts: datetime
+    rule: str = ""
+    intent_id: str | None = None
+    leg: str = ""
+    trade_ids: list[str] = field(default_factory=list)
+    new_trade_id: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    bar: Bar | None = None
+    price: int | None = None
+
+
+@dataclass
+class Context:
+    """What the engine knows outside the deployment when it decides."""
+
+    market_open: bool = True
+    stale_feed: str | None = None
+    account_day_pnl: int = 0
+    pacer_ok: Any = None  # callable(account_id) -> bool; None: no pacing
+
+
+class Runner:
+    """The live state of one deployment."""
+
+    def __init__(self, row: dict, square_off: str, cutoff: str) -> None:
+        self.row = row
+        self.id = str(row["id"])
+        self.direction = row["direction"]
+        self.intraday = row["product"] == "INTRADAY"
+        self.units = int(row["quantity"]) * int(row.get("lot_size") or 1)
+        self.square_off = d.parse_hhmm(square_off)
+        self.cutoff = d.parse_hhmm(cutoff)
+        self.entry = Evaluator(parse(row["entry_rule"]))
+        self.exit = Evaluator(parse(row["exit_rule"]))
+        self.status = row["status"]
+        self.entries_paused: str | None = row.get("entries_paused")
+        self.last_bar_start: datetime | None = row.get("last_bar_start")
+        self.last_price: int | None = row.get("last_price_paise")
+        self.trades: dict[str, TradeState] = {}
+        self.realized_today = 0
+        state = row.get("state")
+        if state:
+            self.entry.restore(state["entry"])
+            self.exit.restore(state["exit"])
+
+    # --- state -----------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """Return the evaluators' state (stored with every bar)."""
+        return {"entry": self.entry.snapshot(), "exit": self.exit.snapshot()}
+
+    def warm_up(self, bars: list[Bar]) -> None:
+        """Feed history bars (no decisions) so the indicators have values at the first live bar."""
+        for bar in bars:
+            view = _view(bar)
+            self.entry.update(view)
+            self.exit.update(view)
+            self.last_bar_start = bar.start
+            self.last_price = bar.close
+
+    def open_trades(self) -> list[TradeState]:
+        """Return the positions held or being entered."""
+        return [t for t in self.trades.values() if t.status in ("pending", "open")]
+
+    def unrealized(self) -> int:
+        """Return the unrealized P&L in paise at the last price."""
+        if self.last_price is None:
+            return 0
+        return sum(d.pnl(self.direction, t.open_quantity, t.entry_price, self.last_price)
+                   for t in self.open_trades() if t.entry_price is not None)
+
+    def day_pnl(self) -> int:
+        """Return today's realized plus unrealized P&L in paise."""
+        return self.realized_today + self.unrealized()
+
+    # --- decisions -------------------------------------------------------------------
+
+    def on_bar(self, bar: Bar, ctx: Context) -> list[Decision] | None:
+        """Evaluate one closed bar; None when it was already seen (a redelivery)."""
+        if self.last_bar_start is not None and bar.start <= self.last_bar_start:
+            return None
+        out = self._levels(bar.low if self.direction == "long" else bar.high, bar.end, bar,
+                           use_bar_extremes=bar)
+        view = _view(bar)
+        entry_fire = self.entry.update(view)
+        exit_fire = self.exit.update(view)
+        self.last_bar_start = bar.start
+        self.last_price = bar.close
+        if exit_fire:
+            out += self._exit_all(d.EXIT, bar.end, d.intent_id(self.id, bar.start, d.EXIT), bar,
+                                  self.row["exit_rule"], self.exit.values())
+        if self.intraday and d.ist_time(bar.end) >= self.square_off:
+            day = bar.end.astimezone(d.ist(bar.end).tzinfo).date().isoformat()
+            out += self._exit_all(d.SQUARE_OFF, bar.end,
+                                  d.intent_id(self.id, day, d.SQUARE_OFF), bar, "square-off", {})
+        if entry_fire and not exit_fire:
+            out.append(self._entry(bar, ctx))
+        return out
+
+    def on_tick(self, price: int, at: datetime) -> list[Decision]:
+        """Check stop-loss and target on a tick."""
+        self.last_price = price
+        return self._levels(price, at, None)
+
+    def square_off_now(self, at: datetime) -> list[Decision]:
+        """Square off intraday positions at the configured time even when no bar arrives."""
+        if not self.intraday or d.ist_time(at) < self.square_off:
+            return []
+        day = d.ist(at).date().isoformat()
+        return self._exit_all(d.SQUARE_OFF, at, d.intent_id(self.id, day, d.SQUARE_OFF), None,
+                              "square-off", {})
+
+    def flatten(self, at: datetime, tag: str) -> list[Decision]:
+        """Exit every position now (kill switch, stop)."""
+        return self._exit_all(d.KILL_SWITCH, at, d.intent_id(self.id, tag, d.KILL_SWITCH), None,
+                              "kill switch", {})
+
+    def _levels(self, price: int, at: datetime, bar: Bar | None,
+                use_bar_extremes: Bar | None = None) -> list[Decision]:
+        out = []
+        for t in self.open_trades():
+            if t.status != "open" or t.exiting or t.open_quantity <= 0:
+                continue
+            if use_bar_extremes is not None:
+                b = use_bar_extremes
+                worst, best = (b.low, b.high) if self.direction == "long" else (b.high, b.low)
+                hit = d.level_hit(self.direction, worst, t.stop, None) or \
+                    d.level_hit(self.direction, best, None, t.target)
+                price = worst if hit == d.STOP_LOSS else best
+            else:
+                hit = d.level_hit(self.direction, price, t.stop, t.target)
+            if hit is None:
+                continue
+            t.exiting = True
+            level = t.stop if hit == d.STOP_LOSS else t.target
+            out.append(Decision(
+                action=hit, side=d.exit_side(self.direction), quantity=t.open_quantity,
+                kind="signal", ts=at, rule=f"{hit} at {level / 100:.2f}",
+                intent_id=d.intent_id(self.id, t.id, hit), leg=f"{hit}:{t.id}",
+                trade_ids=[t.id], bar=bar, price=price))
+        return out
+
+    def _exit_all(self, action: str, at: datetime, iid: str, bar: Bar | None, rule: str,
+                  values: dict) -> list[Decision]:
+        held = [t for t in self.open_trades()
+                if t.status == "open" and not t.exiting and t.open_quantity > 0]
+        if not held:
+            return []
+        for t in held:
+            t.exiting = True
+        return [Decision(action=action, side=d.exit_side(self.direction),
+                         quantity=sum(t.open_quantity for t in held), kind="signal", ts=at,
+                         rule=rule, intent_id=iid, leg=action, trade_ids=[t.id for t in held],
+                         values=values, bar=bar)]
+
+    def _entry(self, bar: Bar, ctx: Context) -> Decision:
+        open_notional = sum(t.open_quantity * (t.entry_price or bar.close)
+                            for t in self.open_trades()) + \
+            sum(self.units * bar.close for t in self.open_trades() if t.status == "pending")
+        r = self.row
+        after_cutoff = self.intraday and (d.ist_time(bar.end) >= self.cutoff
+                                          or d.ist(bar.end).date() != d.ist(bar.start).date())
+        reasons = d.entry_refusals(d.EntryCheck(
+            paused=self.status != "active" or bool(self.entries_paused and not ctx.stale_feed),
+            open_positions=len(self.open_trades()), max_positions=int(r["max_positions"]),
+            units=self.units, max_quantity=r.get("max_quantity"), price=bar.close,
+            open_notional=open_notional, max_notional=r.get("max_notional_paise"),
+            day_pnl=self.day_pnl(), daily_loss_limit=r.get("daily_loss_limit_paise"),
+            account_day_pnl=ctx.account_day_pnl,
+            account_daily_loss_limit=r.get("account_daily_loss_limit_paise"),
+            market_open=ctx.market_open, after_cutoff=after_cutoff, stale_feed=ctx.stale_feed))
+        if not reasons and ctx.pacer_ok is not None and not ctx.pacer_ok(r["account_id"]):
+            reasons.append(f"{d.R_PACING}: more than the allowed orders per second on the account")
+        dec = Decision(action=d.ENTRY, side=d.entry_side(self.direction), quantity=self.units,
+                       kind="refusal" if reasons else "signal", ts=bar.end,
+                       rule=r["entry_rule"], reasons=reasons, values=self.entry.values(), bar=bar)
+        if not reasons:
+            dec.intent_id = d.intent_id(self.id, bar.start, d.ENTRY)
+            dec.leg = d.ENTRY
+            dec.new_trade_id = dec.intent_id
+            self.trades[dec.intent_id] = TradeState(id=dec.intent_id,
+                                                    entry_intent_id=dec.intent_id,
+                                                    status="pending")
+        return dec
+
+
+def _view(bar: Bar) -> dict:
+    # Rules compare with rupee constants (`close > 2500`), so evaluate in rupees, as backtests do.
+    return {"ts": bar.start, "open": bar.open / 100, "high": bar.high / 100,
+            "low": bar.low / 100, "close": bar.close / 100, "volume": bar.volume}
+
+
+def pct(value: Any) -> Decimal | None:
+    """Return a stored percentage as Decimal (None stays None)."""
+    return None if value is None else Decimal(str(value))

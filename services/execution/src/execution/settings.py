@@ -1,0 +1,36 @@
+"""Execution settings (env prefix EXECUTION_)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+from svckit.settings import ServiceSettings
+
+
+class ExecutionSettings(ServiceSettings):
+    """Everything the execution engine needs; every value has a safe default."""
+
+    model_config = SettingsConfigDict(env_prefix="EXECUTION_", extra="ignore",
+                                      env_nested_delimiter="__")
+
+    service_name: str = "execution"
+    square_off_time: str = "15:15"
+    """IST time intraday positions are squared off (before Dhan's 15:20)."""
+    entry_cutoff_time: str = "15:15"
+    """IST time from which no new entries are sent (a fill would land at/after square-off)."""
+    session_open: str = "09:15"
+    session_close: str = "15:30"
+    use_calendar: bool = True
+    """Ask marketdata's calendar whether the market is open (cached per minute)."""
+    order_rate_per_s: int = 9
+    """Order pacing per account, under Dhan's 10 orders/s."""
+    lease_ttl_s: float = 15.0
+    """How long a replica owns a deployment without a heartbeat."""
+    heartbeat_s: float = 3.0
+    stale_bar_s: float = 180.0
+    """No bar for this long in market hours pauses new entries of that instrument."""
+    md_lease_ttl_s: int = 120
+    warmup_extra_bars: int = 200
+    """Bars beyond the rule's lookback, so EMA-type indicators converge."""
+    reconcile: bool = True
+    """Compare positions with brokerage before a deployment trades after a (re)start."""
+    request_timeout_s: float = 5.0

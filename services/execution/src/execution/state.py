@@ -1,0 +1,78 @@
+"""A runner's state at start: warm-up from history, trades from the table, reconciliation."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from svckit.logging import get_logger
+
+from . import domain as d
+from . import repository as repo
+from .runner import Runner, TradeState
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = get_logger(__name__)
+
+
+async def warm_up(engine: Engine, runner: Runner) -> None:
+    """Feed the rule's lookback (plus convergence bars) of history, then store the state."""
+    r = runner.row
+    need = max(runner.entry.rule.lookback, runner.exit.rule.lookback) + engine.s.warmup_extra_bars
+    now = engine.clock.now()
+    try:
+        bars = await engine.clients.history(r["segment"], r["security_id"], r["timeframe"],
+                                            need, now)
+    except Exception as exc:  # no history: the first live bars warm the indicators instead
+        log.warning("deployment.cold_start", deployment_id=runner.id, error=str(exc))
+        bars = []
+    runner.warm_up(bars)
+    await engine.pool.execute(
+        "UPDATE deployments SET state = $2::text::jsonb, last_bar_start = $3,"
+        " last_price_paise = $4 WHERE id = $1::uuid",
+        runner.id, json.dumps(runner.snapshot()), runner.last_bar_start, runner.last_price)
+    await engine.pool.execute(
+        "INSERT INTO exec_logs (deployment_id, user_id, ts, kind, action, message)"
+        " VALUES ($1::uuid, $2, $3, 'info', 'warm_up', $4)", runner.id, r["user_id"], now,
+        f"warmed up on {len(bars)} bars (rule lookback {need - engine.s.warmup_extra_bars})")
+
+
+async def load_trades(pool, runner: Runner, now: datetime) -> None:
+    """Rebuild the runner's open positions and today's realized P&L from the table."""
+    async with pool.acquire() as conn:
+        rows = await repo.trades_of(conn, runner.id)
+    today = d.ist(now).date()
+    runner.trades = {}
+    runner.realized_today = 0
+    for t in rows:
+        if t["status"] == "closed":
+            if t["exit_time"] is not None and d.ist(t["exit_time"]).date() == today:
+                runner.realized_today += t["pnl_paise"] or 0
+            continue
+        runner.trades[t["id"]] = TradeState(
+            id=t["id"], entry_intent_id=t["entry_intent_id"], status=t["status"],
+            quantity=t["quantity"], exited=t["exited_quantity"],
+            entry_price=t["entry_price_paise"], stop=t["stop_paise"], target=t["target_paise"],
+            exiting=t["exit_intent_id"] is not None)
+
+
+async def reconcile(engine: Engine, runner: Runner) -> str | None:
+    """Compare positions with brokerage; None when they agree, "wait" when orders are in flight."""
+    if not engine.s.reconcile:
+        return None
+    r = runner.row
+    async with engine.pool.acquire() as conn:
+        if await repo.unsettled(conn, runner.id):
+            return "wait"
+        expected = await repo.expected_net(conn, r["account_id"], r["segment"], r["security_id"])
+    positions = await engine.clients.positions(r["user_id"], r["account_id"])
+    held = sum(p.net_quantity for p in positions.items
+               if p.security_id == r["security_id"] and p.exchange_segment == r["segment"]
+               and p.product_type == r["product"])
+    if held != expected:
+        return (f"reconciliation mismatch: the broker holds {held} units of {r['symbol']},"
+                f" the deployments expect {expected}")
+    return None
