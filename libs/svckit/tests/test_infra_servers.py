@@ -15,6 +15,8 @@ from pathlib import Path
 import asyncpg
 import nats
 from svckit.infra import (
+    RunAs,
+    binaries,
     create_service_role,
     free_port,
     nats_reachable,
@@ -28,6 +30,7 @@ from svckit.infra import (
     start_redis,
     stop_process,
 )
+from svckit.infra.binaries import can_enter
 from svckit.testing.natsclean import delete_streams_except, stream_names
 
 
@@ -147,3 +150,26 @@ def test_nats_data_survives_a_restart(tmp_path):
         port = first.port
     with start_nats(tmp_path / "n", port=port) as second:
         assert run_sync(count(second.url)) == 1
+
+
+def test_can_enter_follows_the_permission_bits_of_every_parent():
+    nobody = RunAs("nobody", 65534, 65534)
+    base = Path(tempfile.mkdtemp(prefix="svckit-perm-"))
+    try:
+        base.chmod(0o755)
+        (base / "a" / "b").mkdir(parents=True)
+        (base / "a").chmod(0o700)
+        assert not can_enter(base / "a" / "b", nobody)
+        (base / "a").chmod(0o711)
+        assert can_enter(base / "a" / "b", nobody)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_postgres_binaries_are_copied_where_the_account_can_reach_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(binaries, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(binaries, "can_enter", lambda path, user: False)
+    bin_dir = binaries.postgres_bin_dir(RunAs("nobody", 65534, 65534))
+    assert bin_dir.parent.parent == tmp_path / "cache"
+    assert (bin_dir / "postgres").is_file() and (bin_dir.parent / "lib").is_dir()
+    assert binaries.postgres_bin_dir(RunAs("nobody", 65534, 65534)) == bin_dir
