@@ -8,7 +8,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 # uv from PATH, else the one `pip install --user uv` put in ~/.local/bin, else `python3 -m uv`.
 UV ?= $(shell command -v uv 2>/dev/null || { test -x "$$HOME/.local/bin/uv" && echo "$$HOME/.local/bin/uv"; } || echo "$(PYTHON) -m uv")
-TEST_DIRS := $(wildcard libs services sim tests)
+# Each tests/ folder is named: their conftests then load before pytest is configured, which
+# is also what lets a package's own conftest declare pytest_plugins.
+TEST_DIRS := $(wildcard libs/*/tests services/*/tests sim/*/tests tests)
 PYTEST_ARGS ?=
 
 .PHONY: help uv sync web run status stop test lint bench clean clean-data
