@@ -71,6 +71,7 @@ async def build_app(settings: BacktestSettings,
         await ensure_stream(rt.js, streams.JOBS)
         await ensure_stream(rt.js, streams.EVENTS)
         await rt.start()
+        await rt.nc.flush()  # the server knows our subscriptions before anyone may call
         if settings.workers > 0:
             services.start_worker()
         if settings.consume_deployments:

@@ -73,6 +73,10 @@ class Worker:
                     msgs = await sub.fetch(1, timeout=1.0)
                 except NatsTimeout:
                     slots.release()
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        # nats-py turns a cancel during fetch into a timeout; honour the cancel
+                        raise asyncio.CancelledError from None
                     continue
                 except BaseException:
                     slots.release()

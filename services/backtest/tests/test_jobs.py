@@ -1,0 +1,125 @@
+"""Job lifecycle: cancel, a worker killed mid-job, deployments moving a strategy live."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import msgspec
+from contracts import backtest as C
+from contracts import subjects
+from contracts.events.backtest import DeploymentChanged
+
+from backtest.app import build_app
+from backtest.testing import GatedHistory, eventually, strategy_body
+
+FROM, TO = "2020-10-01", "2025-09-30"
+
+
+async def queue(alice) -> tuple[dict, dict]:
+    # the app starts inside these tests: wait until it answers discovery, as a gateway would
+    await eventually(lambda: _answers(alice.nc), what="service discoverable")
+    made = await alice.call(C.CREATE_STRATEGY, strategy_body())
+    queued = await alice.call(C.CREATE_BACKTEST, {"strategyId": made["id"], "fromDate": FROM,
+                                                  "toDate": TO})
+    return made, queued
+
+
+async def status_is(alice, bid: str, status: str) -> dict:
+    async def check():
+        b = await alice.call(C.GET_BACKTEST, {"id": bid})
+        return b if b["status"] == status else None
+    return await eventually(check, what=f"backtest {status}")
+
+
+async def test_cancel_a_running_backtest(settings, client, events):
+    gate = GatedHistory()
+    async with build_app(settings, gate) as rt:
+        alice = client("alice")
+        made, queued = await queue(alice)
+        await status_is(alice, queued["id"], "running")
+        await eventually(lambda: gate.waiting == 1, what="worker inside the history fetch")
+        cancelled = await alice.call(C.CANCEL_BACKTEST, {"id": queued["id"]})
+        assert cancelled["status"] == "cancelled"
+        assert (await alice.error(C.CANCEL_BACKTEST, {"id": queued["id"]})).error == "CONFLICT"
+        gate.open.set()
+        # the worker drops the job at its next step: the message is acked, nothing is stored
+        await eventually(lambda: _pending(rt), what="job acknowledged")
+        assert (await alice.call(C.GET_BACKTEST, {"id": queued["id"]}))["status"] == "cancelled"
+        assert (await alice.error(C.BACKTEST_RESULTS, {"id": queued["id"]})).error == "CONFLICT"
+        assert events.of(".backtest.cancelled")[0]["backtestId"] == queued["id"]
+        assert rt.services.worker.completed == 0
+        assert (await alice.call(C.GET_STRATEGY, {"id": made["id"]}))["status"] == "draft"
+
+
+async def _answers(nc) -> bool:
+    try:
+        await nc.request("$SRV.PING.backtest", b"", timeout=1)
+    except Exception:
+        return False
+    return True
+
+
+async def _pending(rt) -> bool:
+    info = await rt.js.consumer_info("JOBS", "backtest-workers")
+    return info.num_ack_pending == 0 and info.num_pending == 0
+
+
+async def test_a_worker_killed_mid_job_leaves_it_to_be_retried(settings, client, events, history):
+    gate = GatedHistory(history)
+    async with build_app(settings, gate) as rt:
+        alice = client("alice")
+        _, queued = await queue(alice)
+        await eventually(lambda: gate.waiting == 1, what="worker inside the history fetch")
+        rt.services.worker_task.cancel()  # the crash: no ack, no NAK, no result
+        await asyncio.gather(rt.services.worker_task, return_exceptions=True)
+        dead = await alice.call(C.GET_BACKTEST, {"id": queued["id"]})
+        assert dead["status"] == "running" and dead["attempts"] == 1
+        gate.open.set()
+        rt.services.start_worker()  # a replacement worker gets the job after the ack wait
+        done = await status_is(alice, queued["id"], "completed")
+        assert done["attempts"] == 2
+        res = await alice.call(C.BACKTEST_RESULTS, {"id": queued["id"], "pageSize": 1000})
+        assert res["trades"]["total"] == res["metrics"]["totalTrades"] == len(res["trades"]["items"])
+        assert [t["seq"] for t in res["trades"]["items"]] == list(range(1, res["trades"]["total"] + 1))
+        await eventually(lambda: _pending(rt), what="job acknowledged")
+        assert len(events.of(".backtest.completed")) == 1
+        assert rt.services.worker.completed == 1
+
+
+async def test_deployments_move_a_strategy_live_and_back(app, client, nc, events):
+    alice = client("alice")
+    made = await alice.call(C.CREATE_STRATEGY, strategy_body())
+    js = nc.jetstream()
+
+    async def deployment(name: str, dep: str) -> None:
+        event = DeploymentChanged(event_id=str(uuid.uuid4()), deployment_id=dep,
+                                  strategy_id=made["id"], user_id="alice",
+                                  strategy_version_id=made["versionId"])
+        await js.publish(subjects.user_event("alice", "deployment", name), msgspec.json.encode(event))
+
+    async def status() -> str:
+        return (await alice.call(C.GET_STRATEGY, {"id": made["id"]}))["status"]
+
+    await deployment("started", "d1")
+    await eventually(lambda: _is(status, "live"), what="live")
+    await deployment("started", "d2")
+    await deployment("stopped", "d1")
+    assert (await alice.error(C.DELETE_STRATEGY, {"id": made["id"]})).error == "CONFLICT"
+    await deployment("stopped", "d2")
+    await eventually(lambda: _is(status, "draft"), what="back to draft")
+    changes = [(e["oldStatus"], e["newStatus"]) for e in events.of(".strategy.status_changed")]
+    assert changes == [("draft", "live"), ("live", "draft")]
+    foreign = DeploymentChanged(event_id=str(uuid.uuid4()), deployment_id="d3",
+                                strategy_id=made["id"], user_id="mallory")
+    await js.publish(subjects.user_event("mallory", "deployment", "started"),
+                     msgspec.json.encode(foreign))
+    await deployment("paused", "d1")
+    gone = await alice.call(C.DELETE_STRATEGY, {"id": made["id"]})
+    assert gone["archived"] is True, "deployments pin the strategy: archived, not deleted"
+    assert datetime.now(UTC)
+
+
+async def _is(probe, value: str) -> bool:
+    return await probe() == value
