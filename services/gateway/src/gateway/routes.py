@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from contracts import auth as A
+from contracts import brokerage as B
+from contracts import orders as O
 from contracts.api import Empty, Ok, Page
 from pydantic import BaseModel
 
@@ -80,6 +82,7 @@ class Route:
 
 N, U, V, ADM = Access.NONE, Access.USER, Access.VERIFIED, Access.ADMIN
 AUTH, USER, ADMIN = "auth", "user", "admin"
+BRK, ORD, PF = "brokerage", "orders", "portfolio"
 
 ROUTES: tuple[Route, ...] = (
     # --- auth -----------------------------------------------------------------------
@@ -108,4 +111,29 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/admin/users", A.ADMIN_LIST_USERS, A.AdminListUsers, Page[A.User], ADM, "List and search users", ADMIN),
     Route("PUT", "/api/admin/users/{userId}/status", A.ADMIN_SET_STATUS, A.AdminSetStatus, A.User, ADM, "Suspend or reactivate a user", ADMIN),
     Route("GET", "/api/admin/logs", A.ADMIN_AUDIT_LOG, A.AuditQuery, Page[A.AuditEntry], ADM, "Query the audit log", ADMIN),
+    # --- brokerage accounts ---------------------------------------------------------
+    Route("GET", "/api/brokerages", B.LIST_ACCOUNTS, Empty, B.AccountList, U, "List my linked accounts", BRK),
+    Route("POST", "/api/brokerages/link", B.LINK_ACCOUNT, B.LinkAccount, B.Account, V, "Link a Dhan account (client id + token) or a paper account", BRK, status=201),
+    Route("POST", "/api/brokerages/consent", B.START_CONSENT, B.StartConsent, B.ConsentStarted, V, "Start Dhan's API-key consent flow", BRK),
+    Route("POST", "/api/brokerages/{accountId}/consent/complete", B.COMPLETE_CONSENT, B.CompleteConsent, B.Account, V, "Finish the consent flow with Dhan's tokenId", BRK),
+    Route("GET", "/api/brokerages/{accountId}", B.GET_ACCOUNT, B.AccountRef, B.Account, U, "Get a linked account", BRK),
+    Route("PUT", "/api/brokerages/{accountId}", B.UPDATE_ACCOUNT, B.UpdateAccount, B.Account, V, "Update a linked account (label, new token, active)", BRK),
+    Route("DELETE", "/api/brokerages/{accountId}", B.UNLINK_ACCOUNT, B.AccountRef, Ok, U, "Unlink an account", BRK),
+    Route("POST", "/api/brokerages/{accountId}/test", B.TEST_ACCOUNT, B.AccountRef, B.ConnectionTest, U, "Test the connection (profile + funds)", BRK),
+    Route("GET", "/api/brokerages/{accountId}/status", B.ACCOUNT_STATUS, B.AccountRef, B.AccountHealth, U, "Get an account's health", BRK),
+    # --- orders and trades ----------------------------------------------------------
+    Route("GET", "/api/orders", O.LIST_ORDERS, O.ListOrders, Page[O.Order], U, "List my orders", ORD),
+    Route("POST", "/api/orders", O.PLACE_ORDER, O.PlaceOrder, O.Order, V, "Place a manual order", ORD, status=201),
+    Route("GET", "/api/orders/{orderId}", O.GET_ORDER, O.OrderRef, O.Order, U, "Get an order", ORD),
+    Route("PUT", "/api/orders/{orderId}", O.MODIFY_ORDER, O.ModifyOrder, O.Order, V, "Modify an open order", ORD),
+    Route("PUT", "/api/orders/{orderId}/cancel", O.CANCEL_ORDER, O.OrderRef, O.Order, U, "Cancel an open order", ORD),
+    Route("GET", "/api/trades", O.LIST_TRADES, O.ListTrades, Page[O.Trade], U, "List my executed trades", ORD),
+    Route("GET", "/api/trades/{tradeId}", O.GET_TRADE, O.TradeRef, O.Trade, U, "Get a trade", ORD),
+    # --- portfolio --------------------------------------------------------------------
+    Route("GET", "/api/portfolio/summary", B.PORTFOLIO_SUMMARY, B.PortfolioQuery, B.PortfolioSummary, U, "Portfolio summary (value, funds, P&L)", PF),
+    Route("GET", "/api/portfolio/positions", B.PORTFOLIO_POSITIONS, B.PortfolioQuery, B.PositionList, U, "Open positions", PF),
+    Route("GET", "/api/portfolio/holdings", B.PORTFOLIO_HOLDINGS, B.PortfolioQuery, B.HoldingList, U, "Holdings", PF),
+    Route("GET", "/api/portfolio/pnl", B.PORTFOLIO_PNL, B.PortfolioQuery, B.PnlBreakdown, U, "P&L breakdown", PF),
+    Route("GET", "/api/portfolio/history", B.PORTFOLIO_HISTORY, B.HistoryQuery, B.PortfolioHistory, U, "Daily portfolio values", PF),
+    Route("POST", "/api/killswitch", B.KILL_SWITCH, B.SetKillSwitch, B.KillSwitchState, U, "Stop trading on one or all accounts", PF),
 )
