@@ -1,0 +1,1 @@
+"""Notify service: turn user events into notifications and deliver them."""
