@@ -166,3 +166,11 @@ def test_constant_on_the_left_of_a_shifted_comparison():
     assert evaluate(parse("50 > prev(open, 1)"), df).to_list() == [False, False, True, False, False]
     assert evaluate(parse("prev(0 > -prev(open, 2), 1)"), df).to_list() == [False] * 3 + [True] * 2
     assert values(parse("50 < prev(close, 2)"), df).height == 5
+
+
+def test_prev_of_a_cross_between_constants_still_shifts():
+    # `0 crosses below 1` is null on bar 0 then false: it varies with the bar, so prev shifts it
+    df = bars([50, 50, 50])
+    rule = parse("not prev(0 crosses below 1, 1)")
+    assert values(rule, df)["prev(0 crosses below 1,1)"].to_list() == [None, None, False]
+    assert evaluate(rule, df).to_list() == [False, False, True]

@@ -8,13 +8,12 @@ from typing import Any
 import nats
 import orjson
 import pytest
-from contracts import headers as h
-from svckit.errors import RemoteError
-from svckit.nats import request
-
 from backtest.app import build_app
 from backtest.history import ParquetHistory
 from backtest.testing import REPO_DATA, make_settings
+from contracts import headers as h
+from svckit.errors import RemoteError
+from svckit.nats import request
 
 pytest_plugins = ["svckit.testing.plugin"]
 

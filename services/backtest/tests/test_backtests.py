@@ -11,11 +11,10 @@ from decimal import Decimal
 import btengine
 import polars as pl
 import strategy
-from contracts import backtest as C
-from strategy import vectorized
-
 from backtest.compute import window
 from backtest.testing import REPO_DATA, SMA_ENTRY, SMA_EXIT, eventually, strategy_body
+from contracts import backtest as C
+from strategy import vectorized
 
 FROM, TO = "2020-10-01", "2025-09-30"
 

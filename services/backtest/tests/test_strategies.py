@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from contracts import backtest as C
-
 from backtest.testing import RELIANCE, strategy_body
+from contracts import backtest as C
 
 
 async def test_create_get_and_edit_makes_versions(app, client):

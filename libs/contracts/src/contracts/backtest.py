@@ -229,7 +229,7 @@ class CreateBacktest(ApiModel):
     from_date: date
     to_date: date
     interval: Timeframe | None = Field(default=None, description="default: the strategy's timeframe")
-    initial_capital: Money = Field(default=Decimal("100000"), gt=0)
+    initial_capital: Money = Field(default=Decimal(100000), gt=0)
     costs: bool = True
     slippage_bps: float = Field(default=0.0, ge=0, le=500)
 

@@ -66,7 +66,9 @@ def _compare(op: str, a: pl.Expr, b: pl.Expr, left: Expr, right: Expr) -> pl.Exp
 
 
 def _is_constant(node: Expr) -> bool:
-    return not any(isinstance(n, (Series, TimeOfDay, Indicator, Prev)) for n in walk(node))
+    """Whether a node is the same on every bar (prev and crosses depend on the bar's position)."""
+    position_or_data = (Series, TimeOfDay, Indicator, Prev, Cross)
+    return not any(isinstance(n, position_or_data) for n in walk(node))
 
 
 def _shift(expr: pl.Expr, n: int, node: Expr) -> pl.Expr:

@@ -8,8 +8,12 @@ from dataclasses import dataclass
 
 import msgspec
 from contracts import streams, subjects
-from contracts.events.backtest import (DEPLOYMENT_DOMAIN, DEPLOYMENT_STARTED, DEPLOYMENT_STOPPED,
-                                       DeploymentChanged)
+from contracts.events.backtest import (
+    DEPLOYMENT_DOMAIN,
+    DEPLOYMENT_STARTED,
+    DEPLOYMENT_STOPPED,
+    DeploymentChanged,
+)
 from nats.aio.msg import Msg
 from svckit import migrations as mig
 from svckit.jetstream import consume, ensure_stream

@@ -14,11 +14,10 @@ from typing import Any
 import btengine
 import numpy as np
 import polars as pl
+import strategy as rules
 from btengine.costs import ChargeTableError
 from contracts.events.backtest import BacktestJob
 from pydantic.alias_generators import to_camel
-
-import strategy as rules
 from strategy import vectorized
 
 from .errors import BacktestError

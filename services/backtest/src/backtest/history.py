@@ -21,6 +21,7 @@ from svckit.nats import request
 
 from .errors import BacktestError, HistoryUnavailable
 
+FILE_PREFIX = {"IDX_I": "IDX"}
 COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 
 
@@ -47,14 +48,12 @@ def normalise(df: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFrame:
 class ParquetHistory:
     """Bars from `<dir>/<segment prefix>-<SYMBOL>-<interval>.parquet` (tests and benchmarks)."""
 
-    PREFIX = {"IDX_I": "IDX"}
-
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
 
     def path(self, segment: str, symbol: str, interval: str) -> Path:
         """Return the file that holds one instrument's bars."""
-        return self.directory / f"{self.PREFIX.get(segment, segment)}-{symbol}-{interval}.parquet"
+        return self.directory / f"{FILE_PREFIX.get(segment, segment)}-{symbol}-{interval}.parquet"
 
     async def bars(self, segment: str, security_id: str, symbol: str, interval: str,
                    start: datetime, end: datetime) -> pl.DataFrame:

@@ -7,8 +7,13 @@ from typing import Any
 import asyncpg
 from contracts import subjects
 from contracts.events import encode, new_event_fields
-from contracts.events.backtest import (BACKTEST_DOMAIN, BACKTEST_EVENT_NAMES, STRATEGY_DOMAIN,
-                                       BacktestEvent, StrategyStatusChanged)
+from contracts.events.backtest import (
+    BACKTEST_DOMAIN,
+    BACKTEST_EVENT_NAMES,
+    STRATEGY_DOMAIN,
+    BacktestEvent,
+    StrategyStatusChanged,
+)
 from svckit.clock import Clock
 from svckit.outbox import enqueue
 

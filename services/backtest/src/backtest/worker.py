@@ -18,9 +18,14 @@ import asyncpg
 import msgspec
 from contracts import backtest as C
 from contracts import streams
-from contracts.events.backtest import (BacktestCompleted, BacktestFailed, BacktestJob,
-                                       BacktestProgressed)
+from contracts.events.backtest import (
+    BacktestCompleted,
+    BacktestFailed,
+    BacktestJob,
+    BacktestProgressed,
+)
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
@@ -56,6 +61,7 @@ class Worker:
         self.s = settings
         self.draining = False
         self.completed = 0
+        self.last_stages: dict[str, float] = {}
 
     async def run(self) -> None:
         """Pull jobs until cancelled; each job runs in its own task."""
@@ -99,9 +105,9 @@ class Worker:
         beat = asyncio.create_task(self._heartbeat(msg))
         started = time.perf_counter()
         try:
-            await self.execute(job)
+            stages = self.last_stages = await self.execute(job)
             await msg.ack()
-            log.info("backtest.done", backtest_id=job.backtest_id,
+            log.info("backtest.done", backtest_id=job.backtest_id, stages_s=stages,
                      duration_ms=round((time.perf_counter() - started) * 1000, 1))
         except Stop:
             await msg.ack()
@@ -129,17 +135,26 @@ class Worker:
             await asyncio.sleep(self.s.job_heartbeat_s)
             try:
                 await msg.in_progress()
-            except Exception as exc:  # a lost heartbeat only risks a redelivery, never a result
+            except (NatsError, OSError) as exc:  # a lost heartbeat only risks a redelivery, never a result
                 log.warning("backtest.heartbeat_failed", error=str(exc))
 
-    async def execute(self, job: BacktestJob) -> None:
-        """Run one backtest from bars to stored results."""
+    async def execute(self, job: BacktestJob) -> dict[str, float]:
+        """Run one backtest from bars to stored results; return seconds spent per stage."""
         bid = uuid.UUID(job.backtest_id)
         async with self.pool.acquire() as conn, conn.transaction():
             row = await bsql.get(conn, None, job.backtest_id, lock=True)
             if row is None or row["status"] in ("completed", "failed", "cancelled"):
                 raise Stop
             await bsql.start(conn, bid, self.clock.now())
+        stages: dict[str, float] = {}
+        mark = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            stages[name] = round(now - mark, 4)
+            mark = now
+
         await self._progress(job, 5, "history")
         start, end = compute.window(job.from_date, job.to_date)
         bars = await self.source.bars(job.segment, job.security_id, job.symbol, job.interval,
@@ -147,15 +162,21 @@ class Worker:
         if bars.height < 2:
             raise BacktestError(f"no {job.interval} bars for {job.symbol} between "
                                 f"{job.from_date} and {job.to_date}")
+        lap("history")
         await self._progress(job, 30, "signals")
         entries, exits = await asyncio.to_thread(compute.signals, job, bars)
+        lap("signals")
         await self._progress(job, 50, "engine")
         result = await asyncio.to_thread(compute.run_engine, job, bars, entries, exits)
+        lap("engine")
         await self._progress(job, 75, "metrics")
         outcome = await asyncio.to_thread(compute.package, job, result, self.s.equity_points)
+        lap("metrics")
         await self._progress(job, 90, "storing")
         await self._store(job, bid, outcome)
+        lap("store")
         self.completed += 1
+        return stages
 
     async def _store(self, job: BacktestJob, bid: uuid.UUID, out: compute.Outcome) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -189,7 +210,7 @@ class Worker:
         try:
             await self.js.publish(backtest_subject(event), encoded(event),
                                   headers={"Nats-Msg-Id": event.event_id})
-        except Exception as exc:  # progress is advisory; the job goes on
+        except (NatsError, OSError) as exc:  # progress is advisory; the job goes on
             log.warning("backtest.progress_not_sent", error=str(exc))
 
     async def _fail(self, job: BacktestJob, reason: str) -> None:
