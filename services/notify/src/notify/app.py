@@ -84,4 +84,6 @@ async def _consume(rt: Runtime, ingest: Ingest, s: NotifySettings) -> None:
         await ingest.handle(msg.subject, msg.data, msg.headers, fallback)
 
     await consume(rt.js, service=s.service_name, stream=streams.EVENTS.name, durable=CONSUMER,
-                  filter_subject=subjects.user_events_all(), handler=handle)
+                  filter_subject=subjects.user_events_all(), handler=handle,
+                  # a database outage must delay events, not drop them after a few tries
+                  max_deliver=s.event_max_deliver)

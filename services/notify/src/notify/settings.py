@@ -54,3 +54,5 @@ class NotifySettings(ServiceSettings):
     delivery_lease_s: float = 60.0
     """A claimed delivery whose sender died is retried after this long."""
     profile_timeout_s: float = 3.0
+    event_max_deliver: int = 1000
+    """Deliveries of one user event before JetStream gives up (backoff reaches 30 s: ~8 h)."""
