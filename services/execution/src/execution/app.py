@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import asyncpg
 import msgspec
 from collections.abc import AsyncIterator
 
@@ -13,6 +14,8 @@ from contracts.events.orders import OrderEvent
 from nats.aio.msg import Msg
 from svckit import migrations as mig
 from svckit import outbox
+from svckit.outbox import OutboxRelay
+from svckit.clock import Clock
 from svckit.jetstream import consume, ensure_stream
 from svckit.logging import get_logger
 from svckit.runner import Runtime
@@ -34,11 +37,16 @@ def migrations() -> list[mig.Migration]:
 
 
 @contextlib.asynccontextmanager
-async def build_app(settings: ExecutionSettings) -> AsyncIterator[Runtime]:
-    """Open connections, register handlers, start the engine and consumers; close on exit."""
+async def build_app(settings: ExecutionSettings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    """Open connections, register handlers, start the engine and consumers; close on exit.
+
+    `clock` replaces the business clock (tests replay a past trading day with a fixed clock).
+    """
     rt = Runtime(settings, description="Deployments, live rule evaluation, risk, order intents",
-                 database=True, migrations=migrations(), outbox=True)
+                 database=True, migrations=migrations())
     async with rt:
+        if clock is not None:
+            rt.clock = clock
         clients = Clients(rt.nc, settings.request_timeout_s)
         engine = Engine(rt, settings, clients)
         deployments = Deployments(rt.pool, rt.js, clients, rt.clock)
@@ -48,6 +56,7 @@ async def build_app(settings: ExecutionSettings) -> AsyncIterator[Runtime]:
         await ensure_stream(rt.js, streams.ORDERS)
         await ensure_stream(rt.js, streams.EVENTS)
         await rt.start()
+        rt.spawn(_relay(rt))
         rt.spawn(engine.run())
         rt.spawn(engine.timers())
         rt.spawn(_listen(rt, engine))
@@ -57,9 +66,39 @@ async def build_app(settings: ExecutionSettings) -> AsyncIterator[Runtime]:
         yield rt
 
 
+async def _relay(rt: Runtime) -> None:
+    """Publish outbox rows the fast path did not (svckit's relay, with a cancel-safe listener)."""
+    relay = OutboxRelay(rt.pool, rt.js, rt.settings.service_name)
+    wake = asyncio.Event()
+    async with rt.pool.acquire() as conn:
+        def on_notify(*_: object) -> None:
+            wake.set()
+
+        await conn.add_listener(outbox.CHANNEL, on_notify)
+        try:
+            while True:
+                try:
+                    more = await relay.relay_once()
+                except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                    log.warning("outbox.relay_failed", error=str(exc))
+                    more = False
+                if more:
+                    continue
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await wake.wait()
+        finally:
+            await conn.remove_listener(outbox.CHANNEL, on_notify)
+
+
 async def _listen(rt: Runtime, engine: Engine) -> None:
     """React to fills (reload positions) and deployment changes (claim, pause, stop) at once."""
-    conn = await rt.pool.acquire()
+    async with rt.pool.acquire() as conn:
+        await _listen_on(rt, engine, conn)
+
+
+async def _listen_on(rt: Runtime, engine: Engine, conn) -> None:
     pending: set[asyncio.Task] = set()
 
     def spawn(coro) -> None:
@@ -75,14 +114,15 @@ async def _listen(rt: Runtime, engine: Engine) -> None:
     def on_deploy(_c, _pid, _ch, dep_id: str) -> None:
         spawn(_refresh(engine, dep_id))
 
-    await conn.add_listener(fills.FILLS_CHANNEL, on_fill)
-    await conn.add_listener(DEPLOY_CHANNEL, on_deploy)
     try:
+        await conn.add_listener(fills.FILLS_CHANNEL, on_fill)
+        await conn.add_listener(DEPLOY_CHANNEL, on_deploy)
         await asyncio.Event().wait()
     finally:
+        for task in pending:
+            task.cancel()
         await conn.remove_listener(fills.FILLS_CHANNEL, on_fill)
         await conn.remove_listener(DEPLOY_CHANNEL, on_deploy)
-        await rt.pool.release(conn)
 
 
 async def _refresh(engine: Engine, dep_id: str) -> None:
