@@ -17,12 +17,11 @@ from aiosmtpd.controller import Controller
 from contracts import headers as h
 from contracts import streams, subjects
 from contracts.events import new_event_fields
+from notify.app import build_app
+from notify.settings import NotifySettings
 from svckit.errors import RemoteError
 from svckit.jetstream import ensure_stream
 from svckit.nats import request
-
-from notify.app import build_app
-from notify.settings import NotifySettings
 
 
 def free_port() -> int:
@@ -52,7 +51,7 @@ class Capture:
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def handle_DATA(self, _server, _session, envelope):  # noqa: N802 - aiosmtpd hook
+    async def handle_DATA(self, _server, _session, envelope):
         """Keep the message."""
         from email import policy
         from email.parser import BytesParser

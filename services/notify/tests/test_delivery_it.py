@@ -10,10 +10,9 @@ import pytest
 from aiohttp import web
 from contracts import auth as A
 from contracts import notify as N
-from svckit.clock import FixedClock
-
 from notify.app import build_app
 from notify.webhooks import SIGNATURE_HEADER, verify
+from svckit.clock import FixedClock
 
 from .conftest import base, eventually, free_port, make_settings, uid
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 from contracts.notify import Channel as C
 from contracts.notify import NotificationType as T
-
 from notify.catalog import CATALOG, draft_for, rupees
 from notify.channels import HttpSmsProvider, render_email
 from notify.delivery import backoff_s

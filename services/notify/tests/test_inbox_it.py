@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import orjson
 from contracts import notify as N
+from contracts.events import new_event_fields
 from contracts.events.backtest import BacktestCompleted
 from contracts.events.execution import DeploymentStarted
 from contracts.events.orders import OrderFailed, OrderPlaced
-from contracts.events import new_event_fields
 
 from .conftest import base, eventually, uid
 

@@ -72,7 +72,7 @@ class DeliveryWorker:
         while True:
             try:
                 busy = await self.run_once()
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 log.warning("delivery.loop_failed", error=str(exc))
                 busy = False
             if busy:
@@ -100,7 +100,7 @@ class DeliveryWorker:
                         error=str(exc))
             await deliverylog.mark_failed(self._pool, d["id"], str(exc), None)
             return
-        except Exception as exc:  # any provider error is one failed attempt, never a crash
+        except Exception as exc:  # noqa: BLE001 - any provider error is one failed attempt
             error = f"{type(exc).__name__}: {exc}"
             retry = None if d["attempts"] >= self._s.max_attempts else \
                 backoff_s(d["attempts"], self._s.retry_base_s, self._s.retry_max_s)

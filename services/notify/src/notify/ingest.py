@@ -17,7 +17,12 @@ import orjson
 from contracts import headers as h
 from contracts import subjects
 from contracts.events import new_event_fields
-from contracts.events.notify import DOMAIN, NotificationCreated, NotificationEvent, NotificationUpdated
+from contracts.events.notify import (
+    DOMAIN,
+    NotificationCreated,
+    NotificationEvent,
+    NotificationUpdated,
+)
 from contracts.notify import Channel as C
 from contracts.notify import NotificationType as T
 from svckit.clock import Clock

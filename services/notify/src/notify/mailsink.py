@@ -32,7 +32,7 @@ class SinkHandler:
         self.directory = directory
         self._seq = 0
 
-    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
         """Write the message to disk and accept it."""
         self._seq += 1
         name = f"{time.time_ns()}-{self._seq}.eml"

@@ -172,7 +172,7 @@ class Inbox:
         try:
             status = await self._webhooks.post(hook["url"], hook["secret"], payload, event="TEST",
                                                delivery_id="test", now=int(time.time()))
-        except Exception as exc:  # the user wants to see why, whatever it was
+        except Exception as exc:  # noqa: BLE001 - the user wants to see why, whatever it was
             return N.WebhookTestResult(ok=False, error=f"{type(exc).__name__}: {exc}")
         return N.WebhookTestResult(ok=200 <= status < 300, status=status)
 

@@ -6,7 +6,6 @@ from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
-
 from svckit.settings import ServiceSettings
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from .base import Event
 
 DOMAIN = "notification"
@@ -22,7 +24,7 @@ class NotificationEvent(Event, kw_only=True):
     title: str
     message: str
     severity: str
-    metadata: dict[str, Any] = {}
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
     link: str | None = None
     is_read: bool = False
     count: int = 1
