@@ -10,7 +10,6 @@ from brokerage.settings import BrokerageSettings
 from brokerage.testing import make_settings
 from dhansim.testing import run_simulator
 
-pytest_plugins = ["svckit.testing.plugin"]
 
 
 @pytest.fixture
