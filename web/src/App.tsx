@@ -1,0 +1,51 @@
+import { useEffect } from "react";
+import { Navigate, Route, Routes, useLocation } from "react-router";
+import { hasRoute, refreshSession } from "./api/client";
+import { session, useSession } from "./lib/session";
+import { Layout } from "./components/Layout";
+import { Login } from "./pages/auth/Login";
+import { Signup } from "./pages/auth/Signup";
+import { VerifyEmail } from "./pages/auth/VerifyEmail";
+import { ForgotPassword, ResetPassword } from "./pages/auth/Password";
+import { Dashboard } from "./pages/Dashboard";
+import { Settings } from "./pages/settings/Settings";
+import { AdminUsers, AdminAudit } from "./pages/admin/Admin";
+import { Brokerage } from "./pages/brokerage/Brokerage";
+import { Orders } from "./pages/orders/Orders";
+import { Portfolio } from "./pages/portfolio/Portfolio";
+
+function Protected({ children }: { children: React.ReactNode }) {
+  const s = useSession();
+  const loc = useLocation();
+  if (s.status === "loading") return <p className="p-8 text-center text-slate-500">Loading…</p>;
+  if (s.status !== "signedIn") {
+    return <Navigate to="/login" replace state={{ from: loc.pathname, expired: s.status === "expired" }} />;
+  }
+  return <>{children}</>;
+}
+
+export function App() {
+  useEffect(() => {
+    // A reload keeps no access token: the refresh cookie, if valid, restores the session.
+    refreshSession().then((ok) => ok || session.signOut());
+  }, []);
+  return (
+    <Routes>
+      <Route path="/login" element={<Login />} />
+      <Route path="/signup" element={<Signup />} />
+      <Route path="/verify-email" element={<VerifyEmail />} />
+      <Route path="/forgot-password" element={<ForgotPassword />} />
+      <Route path="/reset-password" element={<ResetPassword />} />
+      <Route element={<Protected><Layout /></Protected>}>
+        <Route index element={<Dashboard />} />
+        <Route path="settings/*" element={<Settings />} />
+        <Route path="admin/users" element={<AdminUsers />} />
+        <Route path="admin/audit" element={<AdminAudit />} />
+        {hasRoute("/api/brokerages") && <Route path="brokerage" element={<Brokerage />} />}
+        {hasRoute("/api/orders") && <Route path="orders" element={<Orders />} />}
+        {hasRoute("/api/portfolio/summary") && <Route path="portfolio" element={<Portfolio />} />}
+      </Route>
+      <Route path="*" element={<Navigate to="/" replace />} />
+    </Routes>
+  );
+}
