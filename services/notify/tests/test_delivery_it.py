@@ -87,6 +87,12 @@ async def test_preferences_switch_a_channel_off(app, bus, smtp):
     assert (await bus.call(user, N.LIST))["total"] == 2
     assert [m["Subject"] for m in smtp.capture.messages] == ["Backtest failed"]
     assert await app.pool.fetchval("SELECT count(*) FROM deliveries WHERE channel = 'email'") == 1
+    # in-app off: still mailed, never listed
+    await bus.call(user, N.UPDATE_PREFERENCES,
+                   {"channels": {"NEW_LOGIN": {"inApp": False, "email": True}}})
+    await bus.publish(user, "auth", "new_login", base(userId=user, ip="203.0.113.9"))
+    await eventually(lambda: len(smtp.capture.messages) == 2, what="the sign-in mail")
+    assert (await bus.call(user, N.LIST))["total"] == 2
 
 
 async def test_quiet_hours_hold_routine_mail_but_not_critical(nats_url, pg_service_dsn, smtp, bus):
@@ -218,6 +224,21 @@ async def test_sms_goes_through_the_generic_http_provider(nats_url, pg_service_d
         sms = json.loads(body)
         assert headers["Authorization"] == "Bearer sms-token-123"
         assert sms["to"] == "+919812345678" and "Broker login needed" in sms["message"]
+
+
+async def test_old_history_makes_no_notification_on_a_first_start(app, bus):
+    user = uid()
+    old = base(orderId="old")
+    old["tsInit"] = "2020-01-01T00:00:00+00:00"
+    await bus.publish(user, "order", "placed", old)
+    await bus.publish(user, "order", "placed", base(orderId="new"))
+    page = await eventually(lambda: _listed(bus, user), what="the new notification")
+    assert [n["link"] for n in page["items"]] == ["/orders/new"]
+
+
+async def _listed(bus, user):
+    page = await bus.call(user, N.LIST)
+    return page if page["total"] else None
 
 
 async def test_address_comes_from_auth_when_no_event_taught_it(app, bus, nc, smtp):

@@ -13,7 +13,15 @@ from notify.channels import HttpSmsProvider, render_email
 from notify.delivery import backoff_s
 from notify.prefs import UserPrefs, channels_for, hold_until, merge_overrides, quiet_until
 from notify.settings import NotifySettings
-from notify.webhooks import UnsafeTarget, address_allowed, check_scheme, sign, verify
+from notify.webhooks import (
+    GuardedResolver,
+    UnsafeTarget,
+    WebhookSender,
+    address_allowed,
+    check_scheme,
+    sign,
+    verify,
+)
 
 IST_2300 = datetime(2026, 1, 5, 17, 30, tzinfo=UTC)  # 23:00 IST
 IST_1200 = datetime(2026, 1, 5, 6, 30, tzinfo=UTC)  # 12:00 IST
@@ -161,3 +169,27 @@ def test_sms_body_template_escapes_json():
     body = HttpSmsProvider(s).body("+919800000000", 'say "hi"\nnow')
     import json
     assert json.loads(body) == {"to": "+919800000000", "text": 'say "hi"\nnow'}
+
+
+async def test_send_time_check_refuses_private_targets_even_if_registered_earlier():
+    sender = WebhookSender(allow_private=False)
+    try:
+        for url in ("http://127.0.0.1:9/x", "http://localhost:9/x"):
+            with pytest.raises(UnsafeTarget):
+                await sender.post(url, "k" * 20, {}, event="T", delivery_id="d", now=0)
+    finally:
+        await sender.close()
+
+
+async def test_the_http_client_resolver_drops_private_answers():
+    resolver = GuardedResolver(allow_private=False)
+    try:
+        with pytest.raises(OSError):
+            await resolver.resolve("localhost", 80)
+    finally:
+        await resolver.close()
+    allowed = GuardedResolver(allow_private=True)
+    try:
+        assert await allowed.resolve("localhost", 80)
+    finally:
+        await allowed.close()

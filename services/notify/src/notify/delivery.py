@@ -122,10 +122,9 @@ class DeliveryWorker:
         elif channel is C.SMS:
             async with self._pool.acquire() as conn:
                 prefs = await repo.get_prefs(conn, d["user_id"])
-            phone = prefs.phone or (await self._profile(d["user_id"])).get("phone")
-            if not phone:
-                raise Undeliverable("no phone number in the preferences or the profile")
-            await self._sms.send(phone, sms_text(d))
+            if not prefs.phone:
+                raise Undeliverable("the SMS number was removed from the preferences")
+            await self._sms.send(prefs.phone, sms_text(d))
         elif channel is C.WEBHOOK:
             await self._send_webhook(d)
 

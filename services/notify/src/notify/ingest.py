@@ -32,7 +32,7 @@ from svckit.outbox import claim, enqueue
 from . import deliverylog
 from . import repository as repo
 from .catalog import ACCOUNT_MAIL_TYPES, Draft, draft_for
-from .prefs import channels_for, hold_until
+from .prefs import UserPrefs, channels_for, hold_until
 from .settings import NotifySettings
 
 log = get_logger(__name__)
@@ -93,6 +93,9 @@ class Ingest:
         domain, name = kind.split(".", 1)
         contact = domain == "auth" and name in _CONTACT_EVENTS and bool(event.get("email"))
         draft = draft_for(kind, event)
+        if draft is not None and self._too_old(event):
+            log.info("event.too_old", kind=kind, ts=event.get("tsInit"))
+            draft = None
         if draft is None and not contact:
             log.debug("event.skipped", kind=kind)
             return "skipped"
@@ -109,9 +112,24 @@ class Ingest:
         self._wake.set()
         return outcome
 
+    def _too_old(self, event: dict[str, Any]) -> bool:
+        """Tell whether an event is older than the replay bound (a first start on old history)."""
+        if self._s.max_event_age_s <= 0:
+            return False
+        try:
+            ts = datetime.fromisoformat(str(event.get("tsInit") or event.get("tsEvent")))
+        except ValueError:
+            return False
+        if ts.tzinfo is None:
+            return False
+        return (self._clock.now() - ts).total_seconds() > self._s.max_event_age_s
+
     async def _notify(self, conn: asyncpg.Connection, user_id: str, d: Draft) -> str:
         now = self._clock.now()
-        visible = d.type not in ACCOUNT_MAIL_TYPES
+        prefs = await repo.get_prefs(conn, user_id)
+        on = channels_for(prefs, d.type)
+        # in-app off for a type: the notification is stored for the other channels, not listed
+        visible = on[C.IN_APP] and d.type not in ACCOUNT_MAIL_TYPES
         if d.group_key and visible:
             since = now - timedelta(seconds=self._s.group_window_s)
             prior = await repo.find_group(conn, user_id, d.type.value, d.group_key, since)
@@ -124,22 +142,20 @@ class Ingest:
             conn, user_id=user_id, kind=d.type.value, title=d.title, message=d.message,
             severity=d.severity, metadata=d.metadata, link=d.link, group_key=d.group_key,
             visible=visible, now=now)
-        await self._plan(conn, row, d.type, now)
+        await self._plan(conn, row, d.type, prefs, on, now)
         if visible:
             await publish_change(conn, row, NotificationCreated, now)
         return "created"
 
     async def _plan(self, conn: asyncpg.Connection, row: Mapping[str, Any], kind: T,
-                    now: datetime) -> None:
-        prefs = await repo.get_prefs(conn, row["user_id"])
-        on = channels_for(prefs, kind)
+                    prefs: UserPrefs, on: dict[C, bool], now: datetime) -> None:
         nid, user_id = row["id"], row["user_id"]
 
         def delay(channel: C) -> float:
             until = hold_until(prefs, kind, channel, now)
             return max(0.0, (until - now).total_seconds()) if until else 0.0
 
-        if on[C.IN_APP] and row["visible"]:
+        if row["visible"]:
             # in-app delivery is the stored row plus the outbox event of this transaction
             await deliverylog.add(conn, nid, user_id, C.IN_APP.value, status="sent")
         if on[C.EMAIL]:

@@ -165,10 +165,15 @@ async def insert_webhook(conn: asyncpg.Connection, user_id: str, url: str, secre
 
 
 async def deactivate_webhook(conn: asyncpg.Connection, user_id: str, wid: str) -> bool:
-    """Remove one of the user's webhooks (pending deliveries to it are dropped)."""
+    """Remove one of the user's webhooks; its undelivered posts go with it (the user's choice)."""
     key = _uuid(wid)
     if key is None:
         return False
-    return await conn.fetchval(
-        "UPDATE webhooks SET active = false WHERE id = $1 AND user_id = $2 AND active"
-        " RETURNING true", key, user_id) is not None
+    async with conn.transaction():
+        gone = await conn.fetchval(
+            "UPDATE webhooks SET active = false WHERE id = $1 AND user_id = $2 AND active"
+            " RETURNING true", key, user_id) is not None
+        if gone:
+            await conn.execute("DELETE FROM deliveries WHERE channel = 'webhook' AND target = $1"
+                               " AND status IN ('pending', 'failed')", str(key))
+    return gone

@@ -53,5 +53,8 @@ class NotifySettings(ServiceSettings):
     delivery_lease_s: float = 60.0
     """A claimed delivery whose sender died is retried after this long."""
     profile_timeout_s: float = 3.0
+    max_event_age_s: float = 86400.0
+    """Events older than this make no notification (a first start must not mail a month of
+    history); 0 turns the bound off. Contacts are learned from events of any age."""
     event_max_deliver: int = 1000
     """Deliveries of one user event before JetStream gives up (backoff reaches 30 s: ~8 h)."""

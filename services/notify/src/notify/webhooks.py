@@ -138,7 +138,7 @@ class WebhookSender:
                    "User-Agent": "algotrade-webhooks/1"}
         session = await self._client()
         async with session.post(url, data=body, headers=headers, allow_redirects=False) as resp:
-            await resp.read()
+            await resp.content.read(4096)  # enough to reuse the connection; never a huge body
             return resp.status
 
     async def close(self) -> None:
