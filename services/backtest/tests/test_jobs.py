@@ -7,9 +7,8 @@ import uuid
 from datetime import UTC, datetime
 
 import msgspec
-import nats.errors
 from backtest.app import build_app
-from backtest.testing import GatedHistory, eventually, strategy_body
+from backtest.testing import GatedHistory, discoverable, eventually, strategy_body
 from contracts import backtest as C
 from contracts import subjects
 from contracts.events.backtest import DeploymentChanged
@@ -19,7 +18,7 @@ FROM, TO = "2020-10-01", "2025-09-30"
 
 async def queue(alice) -> tuple[dict, dict]:
     # the app starts inside these tests: wait until it answers discovery, as a gateway would
-    await eventually(lambda: _answers(alice.nc), what="service discoverable")
+    await discoverable(alice.nc)
     made = await alice.call(C.CREATE_STRATEGY, strategy_body())
     queued = await alice.call(C.CREATE_BACKTEST, {"strategyId": made["id"], "fromDate": FROM,
                                                   "toDate": TO})
@@ -51,14 +50,6 @@ async def test_cancel_a_running_backtest(settings, client, events):
         assert events.of(".backtest.cancelled")[0]["backtestId"] == queued["id"]
         assert rt.services.worker.completed == 0
         assert (await alice.call(C.GET_STRATEGY, {"id": made["id"]}))["status"] == "draft"
-
-
-async def _answers(nc) -> bool:
-    try:
-        await nc.request("$SRV.PING.backtest", b"", timeout=1)
-    except nats.errors.Error:
-        return False
-    return True
 
 
 async def _pending(rt) -> bool:

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import nats.errors
 import polars as pl
 
 from .history import HistorySource, ParquetHistory
@@ -72,3 +73,15 @@ def strategy_body(**overrides: Any) -> dict:
             "productType": "delivery", "direction": "long"}
     body.update(overrides)
     return body
+
+
+async def discoverable(nc: Any, timeout: float = 20.0) -> None:
+    """Wait until the service answers `$SRV.PING.backtest`, as a gateway would before calling."""
+    async def answers() -> bool:
+        try:
+            await nc.request("$SRV.PING.backtest", b"", timeout=1)
+        except nats.errors.Error:
+            return False
+        return True
+
+    await eventually(answers, timeout, what="service discoverable")
