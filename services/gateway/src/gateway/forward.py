@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -10,7 +11,7 @@ from contracts.errors import ErrorCode
 from fastapi import Request
 from fastapi.responses import Response
 from opentelemetry import trace
-from pydantic import ValidationError
+from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from redis.exceptions import RedisError
 from svckit import tracing
 from svckit.context import RequestContext
@@ -69,7 +70,7 @@ async def _serve(gw: Gateway, route: Route, request: Request, call: CallInfo) ->
         email_verified=principal.email_verified if principal else False,
         request_id=call.request_id, client_ip=call.client_ip, user_agent=call.user_agent,
     )
-    payload = model.model_dump_json(by_alias=True, exclude_unset=True).encode()
+    payload = wire_payload(model)
     with tracing.span_from_headers(f"{route.method} {route.path}", request.headers,
                                    kind=trace.SpanKind.SERVER):
         try:
@@ -167,3 +168,21 @@ def _render(gw: Gateway, route: Route, reply: Any) -> Response:
 def _clear_cookie(gw: Gateway, resp: Response) -> None:
     resp.delete_cookie(gw.settings.refresh_cookie_name, path="/api/auth", httponly=True,
                        samesite="strict", secure=gw.settings.secure_cookie())
+
+
+def _reveal(value: object) -> object:
+    if isinstance(value, (SecretStr, SecretBytes)):
+        secret = value.get_secret_value()
+        return secret.decode() if isinstance(secret, bytes) else secret
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def wire_payload(model: BaseModel) -> bytes:
+    """Serialise a validated request for the service, secrets included.
+
+    `model_dump_json` masks SecretStr fields as '**********', which would forward a
+    placeholder instead of the broker token the user typed.
+    """
+    return orjson.dumps(model.model_dump(by_alias=True, exclude_unset=True), default=_reveal)
