@@ -75,6 +75,7 @@ async def test_a_worker_killed_mid_job_leaves_it_to_be_retried(settings, client,
         assert res["trades"]["total"] == res["metrics"]["totalTrades"] == len(res["trades"]["items"])
         assert [t["seq"] for t in res["trades"]["items"]] == list(range(1, res["trades"]["total"] + 1))
         await eventually(lambda: _pending(rt), what="job acknowledged")
+        await eventually(lambda: events.of(".backtest.completed"), what="completed event")
         assert len(events.of(".backtest.completed")) == 1
         assert rt.services.worker.completed == 1
 
