@@ -131,6 +131,9 @@ class Ingest:
         # in-app off for a type: the notification is stored for the other channels, not listed
         visible = on[C.IN_APP] and d.type not in ACCOUNT_MAIL_TYPES
         if d.group_key and visible:
+            # two instances handling repeats at once must not both create: serialise per group
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))",
+                               f"{user_id}:{d.type.value}:{d.group_key}")
             since = now - timedelta(seconds=self._s.group_window_s)
             prior = await repo.find_group(conn, user_id, d.type.value, d.group_key, since)
             if prior is not None:
