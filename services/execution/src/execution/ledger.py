@@ -1,7 +1,9 @@
 """Commit decisions: intent, trade, log row and events in one transaction (outbox), then publish.
 
-The outbox relay would publish every row on its own; publishing right after the commit only
-makes it fast. Both carry the same `Nats-Msg-Id`, so the stream keeps one copy.
+The outbox relay publishes every row. Intents are also published right after the commit (the
+latency that matters); both copies carry the same `Nats-Msg-Id`, so ORDERS keeps one and
+brokerage, which reads the stream, sees one. User events go through the relay only: core-NATS
+subscribers (the gateway's WebSocket) would see a second publish even though the stream does not.
 """
 
 from __future__ import annotations
@@ -49,13 +51,13 @@ class Outgoing:
         self.items: list[tuple[str, bytes, str]] = []
 
     async def add(self, conn: asyncpg.Connection, subject: str, payload: bytes, msg_id: str) -> None:
-        """Enqueue a message in the outbox and remember it for the fast path."""
+        """Enqueue an intent in the outbox and remember it for the fast path."""
         await outbox.enqueue(conn, subject, payload, msg_id=msg_id)
         self.items.append((subject, payload, msg_id))
 
     async def event(self, conn: asyncpg.Connection, subject: str, ev: Event) -> None:
-        """Enqueue an event under its own id."""
-        await self.add(conn, subject, encode(ev), ev.event_id)
+        """Enqueue a user event under its own id (published by the relay)."""
+        await outbox.enqueue(conn, subject, encode(ev), msg_id=ev.event_id)
 
     async def publish(self, js: JetStreamContext, pool: asyncpg.Pool) -> None:
         """Publish what was committed and mark it sent; the relay covers any failure."""

@@ -1,0 +1,137 @@
+"""The engine end to end: refusals logged and published, stops on ticks, kill switch, stale feed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import orjson
+from contracts import execution as ex
+from contracts import subjects
+from contracts.events.base import encode
+from contracts.events.marketdata import FeedStale, Tick
+
+from .conftest import DAY, call, make_bar, publish_bar, until
+from .fakes import strategy
+
+ALWAYS = dict(entry_rule="close > 0", exit_rule="close < 0")
+
+
+class Seen:
+    """User events seen on core NATS."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, dict]] = []
+
+    def of(self, suffix: str) -> list[dict]:
+        """Return events whose subject ends with `suffix`."""
+        return [d for s, d in self.items if s.endswith(suffix)]
+
+
+async def _events(nc) -> Seen:
+    seen = Seen()
+
+    async def on(msg):
+        seen.items.append((msg.subject, orjson.loads(msg.data)))
+
+    await nc.subscribe("evt.>", cb=on)
+    await nc.flush()
+    return seen
+
+
+async def _deploy(app, nc, fakes, sid="s1", account="a1", **kw) -> str:
+    fakes.strategies[("u1", sid)] = strategy("u1", sid=sid, **{**ALWAYS, **kw})
+    fakes.add_account("u1", account)
+    status, dep = await call(nc, ex.CREATE_DEPLOYMENT, {"strategyId": sid, "accountId": account}, "u1")
+    assert status == 200, dep
+    await until(lambda: dep["id"] in app.engine.runners, what="runner")
+    return dep["id"]
+
+
+async def _bar(app, nc, clock, dep_ids, minute, price=100.0):
+    bar = make_bar(DAY + timedelta(minutes=minute), price, price + 0.5, price - 0.5, price)
+    clock.set(bar.end)
+    await publish_bar(nc.jetstream(), bar)
+
+    async def seen():
+        rows = await app.pool.fetch("SELECT last_bar_start FROM deployments WHERE id = ANY($1::uuid[])",
+                                    dep_ids)
+        return all(r["last_bar_start"] is not None and r["last_bar_start"] >= bar.start for r in rows)
+
+    await until(seen, what="bar processed")
+    return bar
+
+
+async def _fill(app, fakes, price_paise, at, n):
+    await until(lambda: len(fakes.pending) >= n, what=f"{n} intents at the broker")
+    await fakes.fill_pending(price_paise, at)
+
+    async def settled():
+        return not await app.pool.fetchval("SELECT count(*) FROM intents WHERE status = 'sent'")
+
+    await until(settled, what="fills applied")
+
+
+async def test_refusals_are_logged_and_published(app, nc, fakes, clock):
+    seen = await _events(nc)
+    dep = await _deploy(app, nc, fakes)
+    await _bar(app, nc, clock, [dep], 0)
+    await _fill(app, fakes, 10_000, DAY + timedelta(minutes=1), 1)
+    await _bar(app, nc, clock, [dep], 1)
+    await _bar(app, nc, clock, [dep], 360 - 1)  # the 15:14 bar: square-off, and no new entry
+    await until(lambda: len(seen.of("signal.refused")) >= 2, what="refusal events")
+    reasons = [e["reasons"][0].split(":")[0] for e in seen.of("signal.refused")]
+    assert reasons == ["max_positions", "entry_cutoff"] or reasons == ["max_positions", "max_positions"]
+    status, logs = await call(nc, ex.DEPLOYMENT_LOGS, {"id": dep, "kind": "refusal"}, "u1")
+    assert status == 200 and logs["total"] == 2
+    assert all(item["reasons"] and item["bar"] and item["values"] for item in logs["items"])
+    generated = seen.of("signal.generated")
+    assert [g["action"] for g in generated] == ["entry", "square_off"]
+    assert generated[0]["bar"]["close"] == 10_000 and generated[0]["values"]["close > 0"] is True
+
+
+async def test_stop_loss_fires_on_a_tick_and_closes_the_trade(app, nc, fakes, clock):
+    dep = await _deploy(app, nc, fakes, stop_loss_pct="1", max_positions=1)
+    await _bar(app, nc, clock, [dep], 0)
+    await _fill(app, fakes, 10_000, DAY + timedelta(minutes=1), 1)
+    await until(lambda: any(t.stop for t in app.engine.runners[dep].trades.values()),
+                what="stop level known")
+    tick = Tick(event_id="t1", ts_event=DAY + timedelta(minutes=1, seconds=5),
+                ts_init=DAY + timedelta(minutes=1, seconds=5), segment="NSE_EQ",
+                security_id="2885", ltp=9_890, ltt=DAY + timedelta(minutes=1, seconds=5))
+    await nc.publish(subjects.tick("NSE_EQ", "2885"), encode(tick))
+    await _fill(app, fakes, 9_890, tick.ltt, 1)
+    status, trades = await call(nc, ex.LIST_TRADES, {"deploymentId": dep}, "u1")
+    (t,) = trades["items"]
+    assert (t["status"], t["exitReason"], t["pnl"]) == ("closed", "stop_loss", "-1.10")
+    status, got = await call(nc, ex.GET_DEPLOYMENT, {"id": dep}, "u1")
+    assert got["stats"]["totalOrders"] == 2 and got["stats"]["realizedPnl"] == "-1.10"
+
+
+async def test_kill_switch_stops_flattens_and_switches_the_broker(app, nc, fakes, clock):
+    deps = [await _deploy(app, nc, fakes, sid=s, account=s + "-acct") for s in ("s1", "s2")]
+    await _bar(app, nc, clock, deps, 0)
+    await _fill(app, fakes, 10_000, DAY + timedelta(minutes=1), 2)
+    kill = asyncio.create_task(call(nc, ex.KILL_SWITCH, {"brokerKillSwitch": True}, "u1"))
+    await _fill(app, fakes, 10_050, DAY + timedelta(minutes=1, seconds=30), 2)
+    status, result = await kill
+    assert status == 200, result
+    assert (result["stoppedDeployments"], result["exitIntents"]) == (2, 2)
+    assert sorted(fakes.killed) == ["s1-acct", "s2-acct"]
+    await until(lambda: not app.engine.runners, what="runners dropped")
+    assert all(q == 0 for q in fakes.positions.values())
+    status, page = await call(nc, ex.LIST_DEPLOYMENTS, {}, "u1")
+    assert {d["status"] for d in page["items"]} == {"stopped"}
+
+
+async def test_stale_feed_pauses_entries_with_an_event(app, nc, fakes, clock):
+    seen = await _events(nc)
+    dep = await _deploy(app, nc, fakes)
+    stale = FeedStale(event_id="x", ts_event=DAY, ts_init=DAY, segment="NSE_EQ",
+                      security_id="2885", silent_s=45)
+    await nc.publish(subjects.feed_status("stale"), encode(stale))
+    await until(lambda: seen.of("deployment.entries_paused"), what="entries paused event")
+    row = await app.pool.fetchrow("SELECT entries_paused FROM deployments WHERE id = $1::uuid", dep)
+    assert "stale" in row["entries_paused"]
+    await _bar(app, nc, clock, [dep], 0)  # a bar means the feed is back
+    await until(lambda: seen.of("deployment.entries_resumed"), what="entries resumed event")

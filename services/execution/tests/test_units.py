@@ -1,0 +1,121 @@
+"""Pure rules: risk checks, levels, fill arithmetic, pacing, and the runner's decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from execution import domain as d
+from execution.runner import Context, Runner, TradeState
+
+from .conftest import make_bar
+
+T0 = datetime(2025, 7, 24, 3, 45, tzinfo=UTC)  # 09:15 IST
+
+
+def _row(**kw) -> dict:
+    base = dict(id="dep-1", user_id="u", strategy_id="s", account_id="a", segment="NSE_EQ",
+                security_id="1", symbol="X", direction="long", product="INTRADAY",
+                quantity=1, lot_size=1, max_positions=1, max_quantity=None,
+                max_notional_paise=None, daily_loss_limit_paise=None,
+                account_daily_loss_limit_paise=None, status="active", entries_paused=None,
+                entry_rule="close > 0", exit_rule="close < 0", stop_loss_pct=None,
+                target_pct=None, last_bar_start=None, last_price_paise=None, state=None)
+    base.update(kw)
+    return base
+
+
+def _runner(**kw) -> Runner:
+    return Runner(_row(**kw), "15:15", "15:15")
+
+
+def _bar(minute: int, price: float = 100.0):
+    return make_bar(T0 + timedelta(minutes=minute), price, price + 1, price - 1, price)
+
+
+def _reasons(runner: Runner, bar, ctx: Context | None = None) -> list[str]:
+    out = runner.on_bar(bar, ctx or Context())
+    entry = [x for x in out if x.action == d.ENTRY]
+    return [r.split(":")[0] for r in entry[0].reasons]
+
+
+def test_an_allowed_entry_gets_a_deterministic_intent():
+    r = _runner()
+    (dec,) = r.on_bar(_bar(0), Context())
+    assert dec.kind == "signal" and dec.side == "BUY" and dec.quantity == 1
+    assert dec.intent_id == d.intent_id("dep-1", T0, d.ENTRY)
+    assert dec.values["close > 0"] is True
+
+
+def test_every_risk_check_refuses_with_its_reason():
+    r = _runner()
+    r.on_bar(_bar(0), Context())
+    assert _reasons(r, _bar(1)) == [d.R_MAX_POSITIONS]
+    assert _reasons(_runner(status="paused"), _bar(0)) == [d.R_PAUSED]
+    assert _reasons(_runner(), _bar(0), Context(market_open=False)) == [d.R_MARKET_CLOSED]
+    assert _reasons(_runner(), _bar(359)) == [d.R_ENTRY_CUTOFF]  # 15:14 bar ends at 15:15
+    assert _reasons(_runner(), _bar(0), Context(stale_feed="no bar")) == [d.R_STALE_FEED]
+    assert _reasons(_runner(max_quantity=0, quantity=1), _bar(0)) == [d.R_POSITION_SIZE]
+    assert _reasons(_runner(max_notional_paise=5_000), _bar(0)) == [d.R_MAX_NOTIONAL]
+    lossy = _runner(daily_loss_limit_paise=1_000)
+    lossy.realized_today = -1_000
+    assert _reasons(lossy, _bar(0)) == [d.R_DAILY_LOSS]
+    assert _reasons(_runner(account_daily_loss_limit_paise=500), _bar(0),
+                    Context(account_day_pnl=-600)) == [d.R_ACCOUNT_LOSS]
+    assert _reasons(_runner(), _bar(0), Context(pacer_ok=lambda a: False)) == [d.R_PACING]
+
+
+def test_a_bar_already_seen_is_skipped():
+    r = _runner()
+    r.on_bar(_bar(0), Context())
+    assert r.on_bar(_bar(0), Context()) is None
+
+
+def test_stop_and_target_on_ticks_and_bars():
+    r = _runner(direction="long")
+    r.trades["t1"] = TradeState(id="t1", entry_intent_id="t1", status="open", quantity=2,
+                                entry_price=10_000, stop=9_800, target=10_400)
+    assert r.on_tick(9_900, T0) == []
+    (dec,) = r.on_tick(9_790, T0)
+    assert (dec.action, dec.side, dec.quantity) == (d.STOP_LOSS, "SELL", 2)
+    assert r.on_tick(9_700, T0) == []  # already exiting: no second order
+    s = _runner(direction="short")
+    s.trades["t2"] = TradeState(id="t2", entry_intent_id="t2", status="open", quantity=1,
+                                entry_price=10_000, stop=10_200, target=9_600)
+    out = s.on_bar(make_bar(T0, 99, 99.5, 95, 98), Context())
+    assert [x.action for x in out][0] == d.TARGET
+
+
+def test_square_off_once_per_day():
+    r = _runner()
+    r.trades["t"] = TradeState(id="t", entry_intent_id="t", status="open", quantity=1,
+                               entry_price=10_000)
+    assert r.square_off_now(T0) == []
+    at = T0 + timedelta(hours=6)  # 15:15 IST
+    (dec,) = r.square_off_now(at)
+    assert dec.intent_id == d.intent_id("dep-1", "2025-07-24", d.SQUARE_OFF)
+    assert r.square_off_now(at + timedelta(seconds=1)) == []
+
+
+def test_snapshot_restores_the_evaluators():
+    a = _runner(entry_rule="close crosses above sma(3)")
+    for i in range(5):
+        a.on_bar(_bar(i, 100 + i % 2), Context())
+    b = Runner(_row(entry_rule="close crosses above sma(3)", state=a.snapshot()), "15:15", "15:15")
+    assert b.entry.values() == a.entry.values()
+
+
+def test_levels_fill_increments_and_pnl():
+    assert d.levels("long", 10_000, Decimal("2"), Decimal("4")) == (9_800, 10_400)
+    assert d.levels("short", 10_000, Decimal("2"), None) == (10_200, None)
+    assert d.fill_increment(0, None, 5, 100, 5, 100) == (5, 100)
+    assert d.fill_increment(5, 100, 10, 110, 0, None) == (5, 120)
+    assert d.fill_increment(10, 110, 10, 110, 0, None) == (0, None)
+    assert d.pnl("short", 2, 10_000, 9_000) == 2_000
+
+
+def test_pacer_keeps_under_the_rate():
+    p = d.Pacer(3)
+    assert [p.allow("a", 0.1 * i) for i in range(4)] == [True, True, True, False]
+    assert p.allow("b", 0.35)
+    assert p.allow("a", 1.05)
