@@ -81,7 +81,7 @@ async def build_app(settings: Settings) -> AsyncIterator[Runtime]:
                                    settings.scrip_master_refresh_s))
         events = FeedEvents(rt.js, now)
         aggregator = BarAggregator(calendar.session_bounds, grace_s=settings.bar_grace_s)
-        pipeline = LivePipeline(rt.nc, rt.pool, aggregator, quotes, now)
+        pipeline = LivePipeline(rt.nc, rt.pool, aggregator, quotes, now, calendar.session_bounds)
         if settings.feed_enabled and creds:
             feed = FeedManager(feed_url(settings.dhan_feed_url, *creds), pipeline.on_ticks,
                                events.emit, now, mode=settings.feed_mode,
@@ -98,7 +98,7 @@ async def build_app(settings: Settings) -> AsyncIterator[Runtime]:
         handlers.register(rt.micro, svc)
         await rt.start()
         for loop in (quotes.run_flusher(settings.quote_flush_s), quotes.run_rest_batcher(),
-                     pipeline.run_clock(), pipeline.run_writer()):
+                     pipeline.run_clock(), pipeline.run_writer(), pipeline.run_recovery()):
             rt.spawn(loop)
         rt.marketdata, rt.pipeline, rt.feed_events = svc, pipeline, events  # type: ignore[attr-defined]
         try:

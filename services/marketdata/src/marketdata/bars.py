@@ -77,11 +77,27 @@ class BarAggregator:
     def on_tick(self, tick: Tick, now: datetime) -> list[Out]:
         """Apply one tick; return bars that closed and corrections it caused."""
         t = int(tick.ltt.timestamp())
-        day = (t + IST_S) // 86_400
         key = (tick.segment, tick.security_id)
         st = self._states.get(key)
         if st is None:
             st = self._states[key] = _State(tick.segment, tick.security_id)
+        cur = st.cur
+        if cur is not None and cur.start <= t < cur.start + 60:
+            # Fast path: another trade in the open minute (most ticks).
+            delta = self._volume_delta(st, tick, t)
+            if delta is not None:
+                if tick.ltp > cur.high:
+                    cur.high = tick.ltp
+                elif tick.ltp < cur.low:
+                    cur.low = tick.ltp
+                if t >= cur.last_t:
+                    cur.close, cur.last_t = tick.ltp, t
+                cur.volume += delta
+                cur.ticks += 1
+                if tick.oi is not None:
+                    cur.oi = tick.oi
+            return []
+        day = (t + IST_S) // 86_400
         out: list[Out] = []
         if day != st.day:
             if day < st.day:

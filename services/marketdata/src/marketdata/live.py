@@ -3,35 +3,55 @@
 Ticks go out as core NATS publishes on subjects the MD_TICKS stream captures: one awaited
 JetStream ack per tick would cap throughput far below the feed's rate, and a tick lost in a
 crash is superseded by the next one anyway. Bars are different: each is stored and put in
-the outbox in one transaction (`Nats-Msg-Id` = bar id), so it is published exactly once
-even across restarts. A background writer batches bars so the feed reader never waits on
-Postgres.
+published right after the insert commits, all bars of a batch concurrently, with
+`Nats-Msg-Id` = bar id; the row is then marked published. A bar whose publish was not
+confirmed (crash, NATS down) stays unmarked and `republish_pending` sends it again under
+the same id, so the stream stores it once. Corrections are rare and go through the outbox.
+A background writer batches bars so the feed reader never waits on Postgres.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 import msgspec
 from nats.aio.client import Client
 
 from contracts import subjects
+from contracts.headers import MSG_ID
 from contracts.events import marketdata as ev
 from contracts.events.base import new_event_fields
 from svckit import outbox
 from svckit.logging import get_logger
 
 from . import repository as repo
-from .bars import BarAggregator, Out
+from .bars import ROLLUPS, BarAggregator, Bounds, Out
+from .calendar import IST
 from .quotes import QuoteCache
 from .watchdog import Watchdog
 
 log = get_logger(__name__)
 _enc = msgspec.json.Encoder()
 FEED_EVENTS = {name: cls for cls, name in ev.FEED_EVENT_NAMES.items()}
+WIDTH = {"1m": 60, **ROLLUPS}
+
+
+def bar_from_row(row: asyncpg.Record, bounds: Bounds, now: datetime) -> ev.Bar:
+    """Rebuild the event of a stored feed bar (same deterministic id as when it closed)."""
+    start = row["ts"]
+    session = bounds(row["segment"], start.astimezone(IST).date())
+    close = session[1] if session else start + timedelta(days=1)
+    end = close if row["interval"] == "1d" else min(
+        start + timedelta(seconds=WIDTH[row["interval"]]), close)
+    return ev.Bar(event_id=f"bar-{row['interval']}-{row['segment']}-{row['security_id']}-"
+                           f"{int(start.timestamp())}", ts_event=end, ts_init=now,
+                  interval=row["interval"], segment=row["segment"],
+                  security_id=row["security_id"], start=start, end=end, open=row["open"],
+                  high=row["high"], low=row["low"], close=row["close"], volume=row["volume"],
+                  oi=row["oi"])
 
 
 def bar_row(bar: ev.Bar, source: str = "feed") -> tuple:
@@ -44,8 +64,10 @@ class LivePipeline:
     """Glue between the feed client and everything downstream of a tick."""
 
     def __init__(self, nc: Client, pool: asyncpg.Pool, aggregator: BarAggregator,
-                 quotes: QuoteCache, now: Callable[[], datetime]) -> None:
+                 quotes: QuoteCache, now: Callable[[], datetime], bounds: Bounds) -> None:
         self._nc = nc
+        self._js = nc.jetstream()
+        self._bounds = bounds
         self._pool = pool
         self._agg = aggregator
         self._quotes = quotes
@@ -94,20 +116,52 @@ class LivePipeline:
                 await asyncio.sleep(1.0)  # back off before retrying the same batch
 
     async def write(self, items: list[Out]) -> None:
-        """Persist bars/corrections and their outbox rows in one transaction."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            for item in items:
-                if isinstance(item, ev.Bar):
-                    if await repo.insert_bar(conn, bar_row(item)):
-                        await outbox.enqueue(conn, subjects.bar(item.interval, item.segment,
-                                                                item.security_id),
-                                             item, msg_id=item.event_id)
-                        self.bars_published += 1
-                else:
-                    bar = item.bar
-                    await repo.correct_bar(conn, bar_row(bar))
-                    await outbox.enqueue(conn, subjects.bar_correction(
-                        bar.interval, bar.segment, bar.security_id), item, msg_id=item.event_id)
+        """Store bars (and corrections with their outbox rows), then publish the new bars."""
+        fresh: list[ev.Bar] = []
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                bars = {bar_row(i)[:4]: i for i in items if isinstance(i, ev.Bar)}
+                if bars:
+                    new = await repo.insert_bars(conn, [bar_row(b) for b in bars.values()])
+                    fresh = [b for key, b in bars.items() if key in new]
+                for item in items:
+                    if isinstance(item, ev.BarCorrected):
+                        bar = item.bar
+                        await repo.correct_bar(conn, bar_row(bar))
+                        await outbox.enqueue(conn, subjects.bar_correction(
+                            bar.interval, bar.segment, bar.security_id), item,
+                            msg_id=item.event_id)
+            if fresh:
+                await self._publish(conn, fresh)
+
+    async def _publish(self, conn: asyncpg.Connection, bars: list[ev.Bar]) -> None:
+        results = await asyncio.gather(*(
+            self._js.publish(subjects.bar(b.interval, b.segment, b.security_id), _enc.encode(b),
+                             headers={MSG_ID: b.event_id}) for b in bars), return_exceptions=True)
+        done = [b for b, r in zip(bars, results) if not isinstance(r, BaseException)]
+        if len(done) < len(bars):
+            log.warning("bars.publish_failed", failed=len(bars) - len(done))
+        if done:
+            await repo.mark_published(conn, [bar_row(b)[:4] for b in done])
+        self.bars_published += len(done)
+
+    async def republish_pending(self, older_than_s: float = 5.0) -> int:
+        """Publish stored feed bars whose publish was never confirmed; return how many."""
+        async with self._pool.acquire() as conn:
+            rows = await repo.unpublished(conn, older_than_s)
+            bars = [bar_from_row(r, self._bounds, self._now()) for r in rows]
+            if bars:
+                await self._publish(conn, bars)
+        return len(bars)
+
+    async def run_recovery(self, every_s: float = 30.0) -> None:
+        """Republish unconfirmed bars at start and then periodically."""
+        while True:
+            try:
+                await self.republish_pending()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("bars.recovery_failed", error=str(exc))
+            await asyncio.sleep(every_s)  # recovery period
 
     async def flush_bars(self) -> None:
         """Close every open bar and write it (graceful shutdown)."""

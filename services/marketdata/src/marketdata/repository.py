@@ -93,12 +93,16 @@ async def by_id(conn: asyncpg.Connection, segment: str, security_id: str) -> asy
                                segment, security_id)
 
 
-async def insert_bar(conn: asyncpg.Connection, row: tuple) -> bool:
-    """Store a newly closed bar; False when it was stored before (never publish twice)."""
-    return await conn.fetchval(
+async def insert_bars(conn: asyncpg.Connection, rows: list[tuple]) -> set[tuple]:
+    """Store newly closed bars in one statement; return the keys that were new."""
+    cols = list(zip(*rows))
+    inserted = await conn.fetch(
         "INSERT INTO candles (segment, security_id, interval, ts, open, high, low, close, volume,"
-        " oi, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        " ON CONFLICT DO NOTHING RETURNING true", *row) is not None
+        " oi, source) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],"
+        " $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],"
+        " $11::text[]) ON CONFLICT DO NOTHING RETURNING segment, security_id, interval, ts",
+        *(list(c) for c in cols))
+    return {tuple(r) for r in inserted}
 
 
 async def correct_bar(conn: asyncpg.Connection, row: tuple) -> None:
@@ -148,3 +152,19 @@ async def candles(conn: asyncpg.Connection, seg: str, sid: str, interval: str, s
         "SELECT ts, open, high, low, close, volume, oi FROM candles WHERE segment = $1"
         " AND security_id = $2 AND interval = $3 AND ts >= $4 AND ts < $5 ORDER BY ts LIMIT $6",
         seg, sid, interval, start, end, limit)
+
+
+async def mark_published(conn: asyncpg.Connection, keys: list[tuple]) -> None:
+    """Mark bars (segment, securityId, interval, ts) as confirmed on the stream."""
+    segs, sids, ivs, tss = (list(c) for c in zip(*keys))
+    await conn.execute(
+        "UPDATE candles SET published_at = now() WHERE (segment, security_id, interval, ts) IN"
+        " (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]))",
+        segs, sids, ivs, tss)
+
+
+async def unpublished(conn: asyncpg.Connection, older_than_s: float) -> list[asyncpg.Record]:
+    """Return feed bars stored but never confirmed published (oldest first)."""
+    return await conn.fetch(
+        "SELECT * FROM candles WHERE published_at IS NULL AND source = 'feed'"
+        " AND stored_at < now() - make_interval(secs => $1) ORDER BY stored_at LIMIT 5000", older_than_s)

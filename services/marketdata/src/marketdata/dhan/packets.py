@@ -55,16 +55,13 @@ class Decoder:
         self.oi: dict[tuple[str, str], int] = {}
         self._ltt_cache: tuple[int, datetime] = (-1, datetime.min.replace(tzinfo=UTC))
         self.unknown = 0
+        self._sids: dict[int, str] = {}
 
     def _ltt(self, raw: int) -> datetime:
         # Consecutive packets mostly share a second; skip re-creating the datetime.
         if raw != self._ltt_cache[0]:
             self._ltt_cache = (raw, ltt_to_utc(raw))
         return self._ltt_cache[1]
-
-    def _next_id(self) -> str:
-        self._seq += 1
-        return f"{self._prefix}{self._seq}"
 
     def decode(self, frame: bytes, ts_init: datetime) -> tuple[list[Tick], Disconnect | None]:
         """Decode every packet of one frame into ticks (and a disconnect, if sent)."""
@@ -80,39 +77,51 @@ class Decoder:
             segment = SEGMENTS.get(seg_code, str(seg_code))
             if code == DISCONNECT:
                 return ticks, Disconnect(_U16.unpack_from(frame, offset + 8)[0])
-            tick = self._packet(code, frame, offset, segment, str(sid), ts_init)
+            tick = self._packet(code, frame, offset, segment, self._sid(sid), ts_init)
             if tick is not None:
                 ticks.append(tick)
             offset += length
         return ticks, None
 
+    def _sid(self, sid: int) -> str:
+        text = self._sids.get(sid)
+        if text is None:
+            text = self._sids[sid] = str(sid)
+        return text
+
     def _packet(self, code: int, buf: bytes, off: int, segment: str, sid: str,
                 ts_init: datetime) -> Tick | None:
+        # Hot path (every tick): paise are inlined as round(x * 100), the same as `paise`.
         key = (segment, sid)
-        if code == TICKER or (code == INDEX and len(buf) - off >= 16):
-            ltp, ltt = _TICKER.unpack_from(buf, off + 8)
-            at = self._ltt(ltt)
-            return Tick(event_id=self._next_id(), ts_event=at, ts_init=ts_init, segment=segment,
-                        security_id=sid, ltp=paise(ltp), ltt=at,
-                        prev_close=self.prev_close.get(key))
-        if code == QUOTE:
-            ltp, ltq, ltt, atp, vol, _sell, _buy, o, _c, h, lo = _QUOTE.unpack_from(buf, off + 8)
-            at = self._ltt(ltt)
-            return Tick(event_id=self._next_id(), ts_event=at, ts_init=ts_init, segment=segment,
-                        security_id=sid, ltp=paise(ltp), ltt=at, ltq=ltq, volume=vol,
-                        atp=paise(atp), oi=self.oi.get(key), day_open=paise(o),
-                        day_high=paise(h), day_low=paise(lo), prev_close=self.prev_close.get(key))
         if code == FULL:
             (ltp, ltq, ltt, atp, vol, _sell, _buy, oi, _oih, _oil, o, _c, h,
              lo) = _FULL.unpack_from(buf, off + 8)
             bid_q, ask_q, _bo, _ao, bid, ask = _LEVEL0.unpack_from(buf, off + 62)
             at = self._ltt(ltt)
-            return Tick(event_id=self._next_id(), ts_event=at, ts_init=ts_init, segment=segment,
-                        security_id=sid, ltp=paise(ltp), ltt=at, ltq=ltq, volume=vol,
-                        atp=paise(atp), oi=oi if segment.endswith(("FNO", "COMM", "CURRENCY"))
-                        else None, bid=paise(bid) if bid_q else None,
-                        ask=paise(ask) if ask_q else None, bid_qty=bid_q, ask_qty=ask_q,
-                        day_open=paise(o), day_high=paise(h), day_low=paise(lo),
+            self._seq += 1
+            return Tick(event_id=f"{self._prefix}{self._seq}", ts_event=at, ts_init=ts_init,
+                        segment=segment, security_id=sid, ltp=round(ltp * 100), ltt=at, ltq=ltq,
+                        volume=vol, atp=round(atp * 100),
+                        oi=oi if segment in _OI_SEGMENTS else None,
+                        bid=round(bid * 100) if bid_q else None,
+                        ask=round(ask * 100) if ask_q else None, bid_qty=bid_q, ask_qty=ask_q,
+                        day_open=round(o * 100), day_high=round(h * 100), day_low=round(lo * 100),
+                        prev_close=self.prev_close.get(key))
+        if code == QUOTE:
+            ltp, ltq, ltt, atp, vol, _sell, _buy, o, _c, h, lo = _QUOTE.unpack_from(buf, off + 8)
+            at = self._ltt(ltt)
+            self._seq += 1
+            return Tick(event_id=f"{self._prefix}{self._seq}", ts_event=at, ts_init=ts_init,
+                        segment=segment, security_id=sid, ltp=round(ltp * 100), ltt=at, ltq=ltq,
+                        volume=vol, atp=round(atp * 100), oi=self.oi.get(key),
+                        day_open=round(o * 100), day_high=round(h * 100), day_low=round(lo * 100),
+                        prev_close=self.prev_close.get(key))
+        if code == TICKER or (code == INDEX and len(buf) - off >= 16):
+            ltp, ltt = _TICKER.unpack_from(buf, off + 8)
+            at = self._ltt(ltt)
+            self._seq += 1
+            return Tick(event_id=f"{self._prefix}{self._seq}", ts_event=at, ts_init=ts_init,
+                        segment=segment, security_id=sid, ltp=round(ltp * 100), ltt=at,
                         prev_close=self.prev_close.get(key))
         if code == OI:
             self.oi[key] = _U32.unpack_from(buf, off + 8)[0]
@@ -123,6 +132,7 @@ class Decoder:
         return None
 
 
+_OI_SEGMENTS = frozenset({"NSE_FNO", "BSE_FNO", "MCX_COMM", "NSE_CURRENCY", "BSE_CURRENCY"})
 _SIZES = {TICKER: 16, PREV_CLOSE: 16, OI: 12, QUOTE: 50, FULL: 162, DISCONNECT: 10}
 
 
