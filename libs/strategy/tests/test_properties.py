@@ -87,6 +87,11 @@ condition = st.deferred(
             st.sampled_from(["09:15", "09:40", "10:05", "15:00"]),
         ),
         st.builds(
+            lambda t, op: f"{t} {op} time",
+            st.sampled_from(["09:15", "09:40", "10:05"]),
+            st.sampled_from(["<", "<=", ">"]),
+        ),
+        st.builds(
             lambda a, op, b: f"({a}) {op} ({b})",
             condition,
             st.sampled_from(["and", "or"]),
