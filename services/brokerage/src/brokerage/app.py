@@ -9,14 +9,11 @@ from dataclasses import dataclass
 
 from contracts import streams, subjects
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import AckPolicy, ConsumerConfig
 from svckit import migrations as mig
 from svckit.errors import Retryable
 
 # svckit.consume has no hook to unsubscribe on cancel; reuse its per-message ack/NAK/TERM logic.
-from svckit.jetstream import _handle_one as handle_one
-from svckit.jetstream import ensure_stream
+from svckit.jetstream import consume, ensure_stream
 from svckit.logging import get_logger
 from svckit.runner import Runtime
 
@@ -141,16 +138,7 @@ async def _reconcile_forever(reconciler: Reconciler, interval_s: float) -> None:
 
 
 async def _consume_intents(rt: Runtime, manual: Manual, s: BrokerageSettings) -> None:
-    """Pull intents from ORDERS (durable) with svckit's ack/NAK/TERM mapping.
-
-    The pull subscription is unsubscribed on cancel: a fetch cancelled mid-flight can leave a
-    status message queued on it, and NATS' drain would then wait for it until its timeout.
-    """
-    config = ConsumerConfig(durable_name=INTENT_CONSUMER, ack_policy=AckPolicy.EXPLICIT,
-                            ack_wait=s.intent_ack_wait_s, max_deliver=50,
-                            filter_subject=subjects.order_intents_all())
-    sub = await rt.js.pull_subscribe(subjects.order_intents_all(), durable=INTENT_CONSUMER,
-                                     stream=streams.ORDERS.name, config=config)
+    """Pull intents from ORDERS (durable) with svckit's ack/NAK/TERM mapping."""
 
     async def handle(msg: Msg) -> None:
         try:
@@ -158,14 +146,7 @@ async def _consume_intents(rt: Runtime, manual: Manual, s: BrokerageSettings) ->
         except OSError as exc:
             raise Retryable(f"transient failure: {exc}", delay_s=1.0) from exc
 
-    try:
-        while True:
-            try:
-                msgs = await sub.fetch(s.intent_batch, timeout=1.0)
-            except NatsTimeout:
-                continue
-            for msg in msgs:
-                await handle_one(s.service_name, streams.ORDERS.name, INTENT_CONSUMER, handle, msg)
-    finally:
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+    await consume(rt.js, service=s.service_name, stream=streams.ORDERS.name,
+                  durable=INTENT_CONSUMER, filter_subject=subjects.order_intents_all(),
+                  handler=handle, batch=s.intent_batch, ack_wait_s=s.intent_ack_wait_s,
+                  max_deliver=50)
