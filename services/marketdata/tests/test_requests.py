@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -119,3 +120,51 @@ async def test_search_exact_then_prefix_then_fuzzy_with_filters_and_pages(sim, a
         with pytest.raises(RemoteError) as err:
             await request(rt.nc, md.INSTRUMENT_BY_SYMBOL, md.InstrumentBySymbol(symbol="NOPE"))
         assert err.value.api_error.code == 404
+
+
+async def test_quote_falls_back_to_dhan_rest_when_nothing_is_cached(sim, app_for):
+    async with app_for(feed_enabled=False) as rt:
+        q = await request(rt.nc, md.GET_QUOTE, md.GetQuote(segment="NSE_EQ", security_id="2885"),
+                          reply_model=md.Quote)
+        assert q.source == "dhan" and q.ltp == Decimal("1426.00") and q.symbol == "RELIANCE"
+        assert await rt.redis.get(rt.settings.key("quote", "NSE_EQ", "2885")), "cached for the TTL"
+        again = await request(rt.nc, md.GET_QUOTE, md.GetQuote(symbol="RELIANCE"),
+                              reply_model=md.Quote)
+        assert again.source == "feed" and again.ltp == q.ltp
+
+
+async def test_calendar_over_nats_follows_the_simulated_market_clock(sim, app_for):
+    async with app_for(feed_enabled=False) as rt:
+        now = await request(rt.nc, md.MARKET_OPEN, md.MarketOpenQuery(), reply_model=md.MarketSession)
+        assert now.open and now.session == "normal"
+        assert now.at == _ist(date(2025, 7, 23), time(9, 15)), "business time is the simulator's"
+        assert now.session_close == _ist(date(2025, 7, 23), time(15, 30))
+        holiday = await request(rt.nc, md.MARKET_OPEN, md.MarketOpenQuery(
+            at=_ist(date(2025, 8, 15), time(10))), reply_model=md.MarketSession)
+        assert not holiday.open and holiday.holiday == "Independence Day"
+        assert holiday.next_open == _ist(date(2025, 8, 18), time(9, 15))
+        sq = await request(rt.nc, md.SQUARE_OFF, md.SquareOffQuery(), reply_model=md.SquareOff)
+        assert sq.broker_square_off == _ist(date(2025, 7, 23), time(15, 20))
+        assert sq.platform_square_off == _ist(date(2025, 7, 23), time(15, 15))
+        status = await request(rt.nc, md.MARKET_STATUS, md.MarketStatusQuery(),
+                               reply_model=md.MarketStatus)
+        assert status.feed.state == "disabled" and status.segments[0].open
+
+
+async def test_unconfirmed_bars_are_republished_under_their_bar_id(sim, app_for):
+    async with app_for(feed_enabled=False) as rt:
+        got = []
+
+        async def on_bar(msg):
+            got.append((msg.headers or {}).get("Nats-Msg-Id"))
+
+        await rt.nc.subscribe("md.bar.1m.NSE_EQ.2885", cb=on_bar)
+        start = _ist(date(2025, 7, 23), time(9, 15))
+        await rt.pool.execute(
+            "INSERT INTO candles (segment, security_id, interval, ts, open, high, low, close,"
+            " volume, source, stored_at) VALUES ('NSE_EQ', '2885', '1m', $1, 1, 2, 1, 2, 5,"
+            " 'feed', now() - interval '1 minute')", start)
+        assert await rt.pipeline.republish_pending() == 1
+        await until(lambda: got)
+        assert got == [f"bar-1m-NSE_EQ-2885-{int(start.timestamp())}"]
+        assert await rt.pipeline.republish_pending() == 0
