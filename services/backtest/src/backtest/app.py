@@ -15,12 +15,13 @@ from contracts.events.backtest import (
     DeploymentChanged,
 )
 from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig
 from svckit import migrations as mig
-from svckit.jetstream import consume, ensure_stream
+from svckit.jetstream import ensure_stream
 from svckit.logging import get_logger
 from svckit.runner import Runtime
 
-from . import handlers
+from . import handlers, pulling
 from .analytics import Analytics
 from .backtests import Backtests
 from .exports import Exports
@@ -79,14 +80,14 @@ async def build_app(settings: BacktestSettings,
         if settings.workers > 0:
             services.start_worker()
         if settings.consume_deployments:
-            rt.spawn(_consume_deployments(rt, strategies, settings))
+            rt.spawn(_consume_deployments(rt, strategies))
         try:
             yield rt
         finally:
             worker.draining = True
 
 
-async def _consume_deployments(rt: Runtime, strategies: Strategies, s: BacktestSettings) -> None:
+async def _consume_deployments(rt: Runtime, strategies: Strategies) -> None:
     """Follow `evt.*.deployment.started|stopped` to move strategies live and back."""
     async def handle(msg: Msg) -> None:
         name = msg.subject.rsplit(".", 1)[-1]
@@ -99,6 +100,20 @@ async def _consume_deployments(rt: Runtime, strategies: Strategies, s: BacktestS
             return
         await strategies.on_deployment(event, name == DEPLOYMENT_STARTED)
 
-    await consume(rt.js, service=s.service_name, stream=streams.EVENTS.name,
-                  durable=DEPLOYMENT_CONSUMER,
-                  filter_subject=subjects.user_events_of_domain(DEPLOYMENT_DOMAIN), handler=handle)
+    subject = subjects.user_events_of_domain(DEPLOYMENT_DOMAIN)
+    config = ConsumerConfig(durable_name=DEPLOYMENT_CONSUMER, ack_policy=AckPolicy.EXPLICIT,
+                            ack_wait=30, max_deliver=20, filter_subject=subject)
+    sub = await rt.js.pull_subscribe(subject, durable=DEPLOYMENT_CONSUMER,
+                                     stream=streams.EVENTS.name, config=config)
+    try:
+        while True:
+            for msg in await pulling.fetch(sub, 50):
+                try:
+                    await handle(msg)
+                except Exception:
+                    log.exception("deployment_event.failed", subject=msg.subject)
+                    await msg.nak(delay=2.0)
+                else:
+                    await msg.ack()
+    finally:
+        await pulling.close(sub)

@@ -26,7 +26,6 @@ from contracts.events.backtest import (
 )
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from svckit.clock import Clock
@@ -34,7 +33,7 @@ from svckit.errors import Rejected, Retryable
 from svckit.logging import get_logger
 
 from . import backtest_sql as bsql
-from . import compute, domain
+from . import compute, domain, pulling
 from . import repository as repo
 from .errors import BacktestError
 from .history import HistorySource
@@ -76,17 +75,12 @@ class Worker:
             while True:
                 await slots.acquire()
                 try:
-                    msgs = await sub.fetch(1, timeout=1.0)
-                except NatsTimeout:
-                    slots.release()
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():
-                        # nats-py turns a cancel during fetch into a timeout; honour the cancel
-                        raise asyncio.CancelledError from None
-                    continue
+                    msgs = await pulling.fetch(sub, 1)
                 except BaseException:
                     slots.release()
                     raise
+                if not msgs:
+                    slots.release()
                 for msg in msgs:
                     task = asyncio.create_task(self.handle(msg))
                     running.add(task)
@@ -96,6 +90,7 @@ class Worker:
                 task.cancel()
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
+            await pulling.close(sub)
 
     async def handle(self, msg: Msg) -> None:
         """Run one job and settle its message (ack, NAK with delay, or TERM)."""

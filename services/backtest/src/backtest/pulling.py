@@ -1,0 +1,45 @@
+"""Pull-consumer fetches that always honour a cancel.
+
+nats-py's `fetch` can turn a task cancel into a timeout, or lose it inside `wait_for` when a
+message arrives at the same moment; a loop that just retries then never stops and shutdown
+hangs. These helpers check the task's pending cancel around every fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+
+
+def cancel_requested() -> bool:
+    """Return whether someone asked the current task to stop."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def fetch(sub: JetStreamContext.PullSubscription, batch: int,
+                timeout: float = 1.0) -> list[Msg]:
+    """Fetch up to `batch` messages (none on timeout); raise CancelledError when stopping."""
+    if cancel_requested():
+        raise asyncio.CancelledError
+    try:
+        msgs = await sub.fetch(batch, timeout=timeout)
+    except NatsTimeout:
+        msgs = []
+    if cancel_requested():
+        for msg in msgs:  # not started: hand them straight back
+            await msg.nak()
+        raise asyncio.CancelledError
+    return msgs
+
+
+async def close(sub: JetStreamContext.PullSubscription) -> None:
+    """Drop the fetch inbox (the durable consumer stays), so draining NATS need not wait on it."""
+    try:
+        await asyncio.shield(sub.unsubscribe())
+    except (NatsError, asyncio.CancelledError):
+        pass  # already closed, or the connection is going away anyway
