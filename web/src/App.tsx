@@ -18,6 +18,7 @@ function Protected({ children }: { children: React.ReactNode }) {
   const s = useSession();
   const loc = useLocation();
   if (s.status === "loading") return <p className="p-8 text-center text-slate-500">Loading…</p>;
+  if (s.status === "signedOut") return <Navigate to="/login" replace />;
   if (s.status !== "signedIn") {
     return <Navigate to="/login" replace state={{ from: loc.pathname, expired: s.status === "expired" }} />;
   }
@@ -27,7 +28,7 @@ function Protected({ children }: { children: React.ReactNode }) {
 export function App() {
   useEffect(() => {
     // A reload keeps no access token: the refresh cookie, if valid, restores the session.
-    refreshSession().then((ok) => ok || session.signOut());
+    refreshSession().then((ok) => ok || session.signOut("anonymous"));
   }, []);
   return (
     <Routes>

@@ -48,9 +48,10 @@ export function Layout() {
   async function logout() {
     await api.POST("/api/auth/logout", { body: { refreshToken: null } });
     live.stop();
+    // Leave first: a signed-out render of this page would remember it as the place to return to.
+    nav("/login", { replace: true });
     session.signOut();
     qc.clear();
-    nav("/login");
   }
 
   function cycleTheme() {

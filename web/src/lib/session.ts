@@ -4,7 +4,7 @@ import { useSyncExternalStore } from "react";
 import type { components } from "../api/schema";
 
 type User = components["schemas"]["User"];
-export type SessionState = { status: "loading" | "anonymous" | "signedIn" | "expired"; user: User | null };
+export type SessionState = { status: "loading" | "anonymous" | "signedIn" | "signedOut" | "expired"; user: User | null };
 
 let token: string | null = null;
 let state: SessionState = { status: "loading", user: null };
@@ -25,9 +25,10 @@ export const session = {
   setUser(user: User) {
     set({ ...state, user });
   },
-  signOut() {
+  /** Forget the session: "signedOut" after the user logs out, "anonymous" when none was found. */
+  signOut(status: "anonymous" | "signedOut" = "signedOut") {
     token = null;
-    set({ status: "anonymous", user: null });
+    set({ status, user: null });
   },
   /** Drop the session because the server no longer accepts it (the login page says so). */
   expire() {
