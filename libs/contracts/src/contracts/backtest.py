@@ -1,9 +1,7 @@
-"""Strategies, backtests and analytics over request/reply (the backtest service).
+"""Strategies, backtests and analytics over request/reply (`svc.backtest.<resource>.<action>`).
 
-Subjects are `svc.backtest.<resource>.<action>`; `HTTP_ROUTES` lists the gateway rows, so the
-gateway maps paths to subjects from data. Money in trades is `Money` (Decimal rupees, JSON
-strings); metrics and analytics are floats (analytics, not accounting), except `netProfit`
-and `totalCharges`, which are exact. Binary exports cross NATS as base64 inside `ExportFile`.
+`HTTP_ROUTES` lists the gateway rows. Trade money is `Money` (exact rupees); metrics and
+analytics are floats except the exact `netProfit`/`totalCharges`. Exports cross as base64.
 """
 
 from __future__ import annotations
@@ -44,8 +42,7 @@ DRAWDOWN = subjects.svc(SERVICE, "analytics", "drawdown")
 DISTRIBUTION = subjects.svc(SERVICE, "analytics", "distribution")
 HEATMAP = subjects.svc(SERVICE, "analytics", "heatmap")
 
-JOB_SUBJECT = subjects.job("backtest")
-"""Backtest jobs (stream JOBS); the body is `contracts.events.backtest.BacktestJob`."""
+JOB_SUBJECT = subjects.job("backtest")  # stream JOBS; body `contracts.events.backtest.BacktestJob`
 
 Timeframe = Literal["1m", "5m", "15m", "1h", "1d"]
 ProductType = Literal["intraday", "delivery"]
@@ -53,12 +50,11 @@ Direction = Literal["long", "short"]
 StrategyStatus = Literal["draft", "backtested", "live", "archived"]
 BacktestStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 
-Percent = Annotated[
+Percent = Annotated[  # e.g. a 2.5 % stop-loss; a decimal string on the wire
     Decimal,
     Field(gt=0, lt=100, max_digits=5, decimal_places=2),
     PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
 ]
-"""A percentage such as a 2.5 % stop-loss (a decimal string on the wire)."""
 
 _RULE = Field(min_length=1, max_length=4000)
 
@@ -93,10 +89,7 @@ class CreateStrategy(StrategyFields):
 
 
 class UpdateStrategy(ApiModel):
-    """Change some fields; the result is a new version (older versions stay readable).
-
-    Omitted fields keep their value; `stopLossPct: null` / `targetPct: null` remove them.
-    """
+    """Change fields as a new version: omitted keep their value, `stopLossPct: null` removes it."""
 
     id: Id
     name: str | None = Field(default=None, min_length=1, max_length=255)
@@ -375,10 +368,7 @@ def _split_ids(value: Any) -> Any:
 
 
 class CompareQuery(ApiModel):
-    """Compare backtests and/or strategies (each strategy by its latest completed backtest).
-
-    Query strings may send comma-separated lists (`backtestIds=a,b`).
-    """
+    """Compare backtests and/or strategies (by their latest completed backtest); `a,b` lists too."""
 
     backtest_ids: list[Id] = Field(default_factory=list, max_length=20)
     strategy_ids: list[Id] = Field(default_factory=list, max_length=20)
@@ -481,8 +471,7 @@ HTTP_ROUTES: tuple[Route, ...] = (
           "user", note="200 even when invalid; errors carry line/col/endCol"),
     Route("GET", "/api/strategies/{id}", GET_STRATEGY, GetStrategy, Strategy, "user",
           note="query version (optional)"),
-    Route("GET", "/api/strategies/{id}/versions", LIST_VERSIONS, StrategyRef, StrategyVersions,
-          "user"),
+    Route("GET", "/api/strategies/{id}/versions", LIST_VERSIONS, StrategyRef, StrategyVersions, "user"),
     Route("PUT", "/api/strategies/{id}", UPDATE_STRATEGY, UpdateStrategy, Strategy, "user"),
     Route("DELETE", "/api/strategies/{id}", DELETE_STRATEGY, StrategyRef, StrategyDeleted, "user"),
     Route("POST", "/api/strategies/{id}/clone", CLONE_STRATEGY, StrategyRef, Strategy, "user", 201),
