@@ -26,21 +26,19 @@ from pathlib import Path
 import asyncpg
 import nats
 import redis.asyncio as aioredis
-
-from svckit import migrations as mig
-from svckit.infra.nats import start_nats
-from svckit.infra.pgadmin import create_database, create_service_role
-from svckit.infra.postgres import start_postgres
-from svckit.infra.redis import start_redis
-from svckit.outbox import OutboxRelay
-
 from contracts import streams
 from marketdata.bars import BarAggregator
 from marketdata.calendar import Calendar
 from marketdata.dhan.packets import Decoder
 from marketdata.live import LivePipeline
 from marketdata.quotes import QuoteCache
+from svckit import migrations as mig
+from svckit.infra.nats import start_nats
+from svckit.infra.pgadmin import create_database, create_service_role
+from svckit.infra.postgres import start_postgres
+from svckit.infra.redis import start_redis
 from svckit.jetstream import ensure_stream
+from svckit.outbox import OutboxRelay
 
 FULL = struct.Struct("<BHBIfHIfIIIIIIffff")
 LEVEL = struct.Struct("<IIHHff")

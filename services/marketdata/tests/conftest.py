@@ -8,7 +8,6 @@ import time
 
 import pytest
 from dhansim.testing import run_simulator
-
 from marketdata.app import build_app
 from marketdata.settings import Settings
 
@@ -41,13 +40,13 @@ def settings_for(sim, nats_url, pg_service_dsn, redis_url, redis_prefix):
     client_id, token = sim.create_client(funds=0)
 
     def make(**overrides) -> Settings:
-        base = dict(environment="test", nats_url=nats_url, database_url=dsn,
-                    redis_url=redis_url, redis_prefix=redis_prefix,
-                    clock_url=sim.rest_url + "/sim/clock", dhan_api_base=sim.api_base,
-                    dhan_feed_url=sim.feed_url, dhan_client_id=client_id,
-                    dhan_access_token=token, scrip_master_url=sim.scrip_master_url,
-                    lease_sweep_s=0.05, watchdog_interval_s=0.05, quote_flush_s=0.05,
-                    log_level="WARNING")
+        base = {"environment": "test", "nats_url": nats_url, "database_url": dsn,
+                "redis_url": redis_url, "redis_prefix": redis_prefix,
+                "clock_url": sim.rest_url + "/sim/clock", "dhan_api_base": sim.api_base,
+                "dhan_feed_url": sim.feed_url, "dhan_client_id": client_id,
+                "dhan_access_token": token, "scrip_master_url": sim.scrip_master_url,
+                "lease_sweep_s": 0.05, "watchdog_interval_s": 0.05, "quote_flush_s": 0.05,
+                "log_level": "WARNING"}
         base.update(overrides)
         return Settings(**base)
 

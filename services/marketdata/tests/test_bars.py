@@ -7,10 +7,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from contracts.events.marketdata import Bar, BarCorrected, Tick
 from dhansim.instruments import InstrumentMaster
 from dhansim.prices import PriceLibrary
-
-from contracts.events.marketdata import Bar, BarCorrected, Tick
 from marketdata.bars import BarAggregator
 from marketdata.calendar import IST, Calendar
 

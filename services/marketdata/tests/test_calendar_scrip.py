@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
-
 from marketdata.calendar import IST, Calendar
 from marketdata.dhan.scripmaster import parse
 
@@ -81,4 +80,4 @@ def test_compact_sample_and_detailed_rows_parse_by_column_name():
         "RELIANCE-Sep2025-FUT", 500, None, None)
     assert fut["expiry"] == datetime(2025, 9, 30, 10, 0, tzinfo=UTC)
     assert fut["underlying_security_id"] == "2885"
-    assert (opt["strike"], opt["option_type"], opt["tick_size"]) == (Decimal("32000"), "CE", Decimal("0.05"))
+    assert (opt["strike"], opt["option_type"], opt["tick_size"]) == (Decimal(32000), "CE", Decimal("0.05"))

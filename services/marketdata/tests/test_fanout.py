@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from marketdata.fanout import Conflator, MarketFanout
 
 from .conftest import until

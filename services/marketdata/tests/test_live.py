@@ -8,7 +8,6 @@ from pathlib import Path
 import msgspec
 import polars as pl
 import pytest
-
 from contracts import marketdata as md
 from contracts import subjects
 from contracts.events.marketdata import Bar, Tick

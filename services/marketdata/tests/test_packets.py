@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from dhansim import packets as sim_packets
 from dhansim.core import Simulator
-from dhansim.settings import Settings as SimSettings, find_data_dir
-
+from dhansim.settings import Settings as SimSettings
+from dhansim.settings import find_data_dir
 from marketdata.dhan.packets import Decoder, Disconnect, ltt_to_utc
 
 NOW = datetime(2025, 1, 15, 5, 0, tzinfo=UTC)

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from contracts import marketdata as md
+from marketdata.calendar import IST
 from svckit.errors import RemoteError
 from svckit.nats import request
-
-from marketdata.calendar import IST
 
 from .conftest import until
 
@@ -164,7 +162,8 @@ async def test_unconfirmed_bars_are_republished_under_their_bar_id(sim, app_for)
             "INSERT INTO candles (segment, security_id, interval, ts, open, high, low, close,"
             " volume, source, stored_at) VALUES ('NSE_EQ', '2885', '1m', $1, 1, 2, 1, 2, 5,"
             " 'feed', now() - interval '1 minute')", start)
-        assert await rt.pipeline.republish_pending() == 1
+        # The service's own recovery sweep may get there first; either way, once.
+        await rt.pipeline.republish_pending()
         await until(lambda: got)
         assert got == [f"bar-1m-NSE_EQ-2885-{int(start.timestamp())}"]
         assert await rt.pipeline.republish_pending() == 0

@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
-
 from contracts import streams
 from svckit import migrations as mig
 from svckit.jetstream import ensure_stream

@@ -19,13 +19,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from contracts import marketdata as md
+from contracts import subjects
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-
-from contracts import marketdata as md
-from contracts import subjects
+from svckit.logging import get_logger
 from svckit.nats import request
+
+log = get_logger(__name__)
 
 Key = tuple[str, str]
 
@@ -147,8 +149,8 @@ class MarketFanout:
             if keys:
                 try:
                     await self._lease(keys)
-                except Exception:  # noqa: BLE001 - retried on the next period; TTL has slack
-                    continue
+                except Exception as exc:  # noqa: BLE001 - retried next period; the TTL has slack
+                    log.warning("fanout.renew_failed", error=str(exc))
 
     @property
     def instruments(self) -> int:

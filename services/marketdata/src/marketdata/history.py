@@ -18,11 +18,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import polars as pl
+from contracts.marketdata import HISTORY_BUCKET
 from nats.js import JetStreamContext
 from nats.js.api import ObjectStoreConfig
 from nats.js.errors import BucketNotFoundError
-
-from contracts.marketdata import HISTORY_BUCKET
 
 from . import repository as repo
 from .calendar import IST, Calendar

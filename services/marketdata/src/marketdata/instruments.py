@@ -7,7 +7,6 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-
 from svckit.logging import get_logger
 
 from . import repository as repo

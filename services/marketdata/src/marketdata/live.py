@@ -18,12 +18,11 @@ from datetime import datetime, timedelta
 
 import asyncpg
 import msgspec
-from nats.aio.client import Client
-
 from contracts import subjects
-from contracts.headers import MSG_ID
 from contracts.events import marketdata as ev
 from contracts.events.base import new_event_fields
+from contracts.headers import MSG_ID
+from nats.aio.client import Client
 from svckit import outbox
 from svckit.logging import get_logger
 
@@ -147,7 +146,8 @@ class LivePipeline:
 
     async def republish_pending(self, older_than_s: float = 5.0) -> int:
         """Publish stored feed bars whose publish was never confirmed; return how many."""
-        async with self._pool.acquire() as conn:
+        # Row locks held while publishing make concurrent sweeps (other instances) skip them.
+        async with self._pool.acquire() as conn, conn.transaction():
             rows = await repo.unpublished(conn, older_than_s)
             bars = [bar_from_row(r, self._bounds, self._now()) for r in rows]
             if bars:

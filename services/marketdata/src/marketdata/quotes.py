@@ -13,7 +13,6 @@ from datetime import datetime
 
 import msgspec
 import redis.asyncio as aioredis
-
 from contracts.events.marketdata import Tick
 from svckit.logging import get_logger
 

@@ -167,4 +167,5 @@ async def unpublished(conn: asyncpg.Connection, older_than_s: float) -> list[asy
     """Return feed bars stored but never confirmed published (oldest first)."""
     return await conn.fetch(
         "SELECT * FROM candles WHERE published_at IS NULL AND source = 'feed'"
-        " AND stored_at < now() - make_interval(secs => $1) ORDER BY stored_at LIMIT 5000", older_than_s)
+        " AND stored_at < now() - make_interval(secs => $1) ORDER BY stored_at LIMIT 5000"
+        " FOR UPDATE SKIP LOCKED", older_than_s)

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import asyncpg
-from nats.js import JetStreamContext
-
 from contracts import marketdata as md
 from contracts.errors import ErrorCode
 from contracts.events.marketdata import Tick
+from nats.js import JetStreamContext
 from svckit.errors import NotFound, Rejected, Unavailable
 
 from . import repository as repo
@@ -32,7 +31,7 @@ def rupees(paise: int | None) -> Decimal | None:
 
 def instrument(row: asyncpg.Record) -> md.Instrument:
     """Map an instruments row to its reply model."""
-    return md.Instrument(**{k: row[k] for k in md.Instrument.model_fields if k in row.keys()})
+    return md.Instrument(**{k: row[k] for k in md.Instrument.model_fields})
 
 
 class MarketData:

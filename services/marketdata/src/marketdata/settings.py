@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
-
 from svckit.settings import ServiceSettings
 
 
@@ -33,7 +32,8 @@ class Settings(ServiceSettings):
     feed_max_connections: int = 5
     feed_per_connection: int = 5000
     feed_per_message: int = 100
-    always_subscribe: list[str] = []  # "NSE_EQ:2885" entries kept on the feed without a lease
+    # "NSE_EQ:2885" entries kept on the feed without a lease.
+    always_subscribe: list[str] = Field(default_factory=list)
 
     bar_grace_s: float = 2.0
     quote_ttl_s: int = 30

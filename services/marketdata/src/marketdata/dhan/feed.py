@@ -17,12 +17,10 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import orjson
+from contracts.events.marketdata import Tick
+from svckit.logging import get_logger
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-
-from contracts.events.marketdata import Tick
-
-from svckit.logging import get_logger
 
 from .packets import Decoder
 

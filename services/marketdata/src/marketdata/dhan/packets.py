@@ -37,7 +37,7 @@ class Disconnect:
 
 def paise(rupees: float) -> int:
     """Round a float32 rupee price to integer paise (API.md §8.5: never compare raw floats)."""
-    return int(round(rupees * 100))
+    return round(rupees * 100)
 
 
 def ltt_to_utc(ist_shifted: int) -> datetime:

@@ -84,10 +84,9 @@ class DhanRest:
             text = resp.text
             if resp.status_code in (401, 403) or any(code in text for code in AUTH_CODES):
                 raise DhanAuthError(f"{path}: {resp.status_code} {text[:200]}")
-            if resp.status_code == 429 or resp.status_code >= 500:
-                if attempt < self._retries:
-                    await _backoff(attempt)
-                    continue
+            if (resp.status_code == 429 or resp.status_code >= 500) and attempt < self._retries:
+                await _backoff(attempt)
+                continue
             raise DhanError(f"{path}: {resp.status_code} {text[:200]}")
         raise DhanError(f"{path}: retries exhausted")
 
