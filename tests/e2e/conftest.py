@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the REAL auth and gateway processes on isolated NATS, Postgres, Redis.
+"""End-to-end fixtures: the REAL platform (platform.toml) on isolated NATS, Postgres, Redis.
 
 One platform per session (starting it costs a few seconds); each test gets its own
 client address (X-Forwarded-For through the trusted loopback proxy), so per-IP limits and
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import secrets
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ import nats
 import orjson
 import pytest
 import redis
-from svckit.devrun.manifest import Manifest, Process
+from svckit.devrun.manifest import Manifest, load_manifest
 from svckit.devrun.output import Console
 from svckit.devrun.platform import Platform
 from svckit.infra.nats import start_nats
@@ -45,6 +47,7 @@ class E2E:
     platform: Platform
     redis_prefix: str
     log_file: Path
+    sim_url: str | None = None  # the Dhan simulator's REST/admin base, when it runs
 
     def stop(self, name: str) -> None:
         """Stop one process (SIGTERM, then wait) while the others keep running."""
@@ -54,35 +57,33 @@ class E2E:
             if run.spec.name == name:
                 stop_process(run.popen, grace=3)
 
+    def runs(self, name: str) -> bool:
+        """Tell whether the platform started this process."""
+        return any(run.spec.name == name for run in self.platform.running)
 
-@contextmanager
-def running_platform(pg_admin_dsn: str, redis_url: str,
-                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
-    """Start auth and gateway on their own NATS, database, roles and Redis prefix."""
-    tag = secrets.token_hex(4)
-    run_dir = tmp_path_factory.mktemp(f"e2e-{tag}")
-    (run_dir / "admin-password").write_text(ADMIN_PASSWORD)
-    http_port = free_port()
-    prefix = f"e2e:{tag}:"
-    auth = Process(
-        name="auth", module="auth", env_prefix="AUTH_", schema="auth", ops_port=free_port(),
-        env={
-            "AUTH_JWT_PRIVATE_KEY_FILE": "{secret_file:jwt_signing_key}",
+
+def _remap(text: str, ports: dict[int, int]) -> str:
+    """Move every `:<port>` (and a bare port value) of platform.toml onto its e2e port."""
+    if text.isdigit():
+        return str(ports.get(int(text), text))
+    return re.sub(r"(?<=:)(\d{2,5})\b", lambda m: str(ports.get(int(m[1]), m[1])), text)
+
+
+def _overrides(run_dir: Path, http_port: int, prefix: str) -> dict[str, dict[str, str]]:
+    """Return the e2e settings each process gets on top of platform.toml's."""
+    app = f"http://127.0.0.1:{http_port}"
+    return {
+        "auth": {
             "AUTH_DEV_SECRETS_DIR": str(run_dir / "auth"),
             "AUTH_ADMIN_EMAIL": ADMIN_EMAIL,
             "AUTH_ADMIN_PASSWORD_FILE": str(run_dir / "admin-password"),
-            "AUTH_APP_BASE_URL": f"http://127.0.0.1:{http_port}",
+            "AUTH_APP_BASE_URL": app,
             "AUTH_ARGON2_MEMORY_KIB": "8192",
             "AUTH_ARGON2_TIME_COST": "1",
             "AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT": "3",
             "AUTH_FORGOT_PASSWORD_MIN_REPLY_S": "0.05",
         },
-    )
-    gateway = Process(
-        name="gateway", module="gateway", env_prefix="GATEWAY_", ports=(http_port,),
-        ops_port=free_port(),
-        env={
-            "GATEWAY_HTTP_PORT": str(http_port),
+        "gateway": {
             # the launcher gives each process its own prefix; revocations are auth's keys
             "GATEWAY_REVOCATION_PREFIX": f"{prefix}auth:",
             "GATEWAY_TRUSTED_PROXIES": '["127.0.0.1"]',
@@ -92,9 +93,47 @@ def running_platform(pg_admin_dsn: str, redis_url: str,
             "GATEWAY_NATS_TIMEOUT_S": "3",
             "GATEWAY_WEB_DIST": str(run_dir / "no-web-dist"),
         },
-    )
-    manifest = Manifest(processes=(auth, gateway), database=f"e2e_{tag}",
-                        url=f"http://127.0.0.1:{http_port}", clock_url=None)
+        # tests place bursts of orders; Dhan's per-second limits are not under test here
+        "dhansim": {"DHANSIM_RATE_LIMITS": "0"},
+        "notify": {"NOTIFY_APP_BASE_URL": app},
+    }
+
+
+def e2e_manifest(run_dir: Path, tag: str, prefix: str) -> Manifest:
+    """Return platform.toml's processes on free ports, with the e2e settings on top.
+
+    A service joins the end-to-end platform the moment the lead adds it to platform.toml
+    (and its package is installed); only what must differ under test is overridden here.
+    """
+    base = load_manifest(ROOT / "platform.toml")
+    ports = {old: free_port() for p in base.processes for old in p.ports}
+    http_port = ports.setdefault(urllib.parse.urlparse(base.url).port or 80, free_port())
+    extra = _overrides(run_dir, http_port, prefix)
+    procs = []
+    for p in base.processes:
+        env = {k: _remap(v, ports) for k, v in p.env.items()}
+        if p.name == "dhansim":
+            rest, feed, order = (ports[old] for old in p.ports)
+            env.update(DHANSIM_REST_PORT=str(rest), DHANSIM_FEED_PORT=str(feed),
+                       DHANSIM_ORDER_PORT=str(order))
+        env.update(extra.get(p.name, {}))
+        procs.append(replace(p, ports=tuple(ports[o] for o in p.ports), ops_port=free_port(),
+                             ready=_remap(p.ready, ports), env=env))
+    clock = _remap(base.clock_url, ports) if base.clock_url else None
+    return Manifest(processes=tuple(procs), database=f"e2e_{tag}",
+                    url=f"http://127.0.0.1:{http_port}", clock_url=clock)
+
+
+@contextmanager
+def running_platform(pg_admin_dsn: str, redis_url: str,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
+    """Start platform.toml's processes on their own NATS, database, roles and Redis prefix."""
+    tag = secrets.token_hex(4)
+    run_dir = tmp_path_factory.mktemp(f"e2e-{tag}")
+    (run_dir / "admin-password").write_text(ADMIN_PASSWORD)
+    prefix = f"e2e:{tag}:"
+    manifest = e2e_manifest(run_dir, tag, prefix)
+    sim_url = manifest.clock_url.removesuffix("/sim/clock") if manifest.clock_url else None
     log_file = run_dir / "platform.log"
     with start_nats(run_dir / "nats") as nats_server, log_file.open("w") as log:
         platform = Platform(manifest, nats_url=nats_server.url, admin_dsn=pg_admin_dsn,
@@ -103,10 +142,12 @@ def running_platform(pg_admin_dsn: str, redis_url: str,
                             console=Console(log, color=False), ready_timeout=60, grace=3)
         try:
             with platform:
-                yield E2E(manifest.url, nats_server.url, platform, prefix, log_file)
+                yield E2E(manifest.url, nats_server.url, platform, prefix, log_file, sim_url)
         finally:
             run_sync(drop_database(pg_admin_dsn, manifest.database))
-            run_sync(drop_role(pg_admin_dsn, f"e2e{tag}_auth"))
+            for p in manifest.processes:
+                if p.schema:
+                    run_sync(drop_role(pg_admin_dsn, f"e2e{tag}_{p.name}"))
             _delete_keys(redis_url, prefix)
 
 
@@ -194,6 +235,46 @@ class Api:
         email = self.email(label)
         user = await self.register(email, http=http)
         return email, await self.login(email, http=http), user
+
+    async def verified_signup(self, label: str = "user", http: httpx.AsyncClient | None = None
+                              ) -> tuple[str, str, dict]:
+        """Register, verify the e-mail with the mailed link, sign in; return (email, token, user)."""
+        email = self.email(label)
+        user = await self.register(email, http=http)
+        token = await self.mailed_token(user["id"], "email_verification_requested")
+        r = await (http or self.http).post("/api/auth/verify-email", json={"token": token})
+        assert r.status_code == 200, r.text
+        return email, await self.login(email, http=http), user
+
+    async def until(self, call: Callable[[], Awaitable[httpx.Response]],
+                    done: Callable[[Any], bool], timeout: float = 15.0, what: str = "") -> Any:
+        """Repeat a GET-like call until its 200 JSON body satisfies `done`; return that body."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            r = await call()
+            assert r.status_code == 200, r.text
+            body = r.json()
+            if done(body):
+                return body
+            assert loop.time() < deadline, f"gave up waiting for {what or 'a condition'}: {body}"
+            await asyncio.sleep(0.1)
+
+    async def sim_client(self, funds: int = 1_000_000) -> tuple[str, str]:
+        """Open an account at the simulated Dhan; return (dhanClientId, accessToken)."""
+        assert self.e2e.sim_url, "the platform runs no Dhan simulator"
+        async with httpx.AsyncClient(base_url=self.e2e.sim_url, timeout=10) as sim:
+            r = await sim.post("/sim/clients", json={"funds": funds})
+        assert r.status_code == 201, r.text
+        return r.json()["dhanClientId"], r.json()["accessToken"]
+
+    async def sim_ltp(self, client_id: str, token: str, security_id: str = "2885") -> Decimal:
+        """Return an equity's last price as Dhan quotes it to this client."""
+        async with httpx.AsyncClient(base_url=f"{self.e2e.sim_url}/v2", timeout=10, headers={
+                "access-token": token, "client-id": client_id}) as sim:
+            r = await sim.post("/marketfeed/ltp", json={"NSE_EQ": [int(security_id)]})
+        assert r.status_code == 200, r.text
+        return Decimal(str(r.json()["data"]["NSE_EQ"][security_id]["last_price"]))
 
     async def admin_token(self) -> str:
         """Sign in as the configured first admin."""
