@@ -11,8 +11,9 @@ from decimal import Decimal
 import btengine
 import polars as pl
 import strategy
+from backtest.app import build_app
 from backtest.compute import window
-from backtest.testing import REPO_DATA, SMA_ENTRY, SMA_EXIT, eventually, strategy_body
+from backtest.testing import REPO_DATA, SMA_ENTRY, SMA_EXIT, discoverable, eventually, strategy_body
 from contracts import backtest as C
 from strategy import vectorized
 
@@ -142,3 +143,16 @@ async def test_delete_of_a_backtested_strategy_archives_it(app, client):
     assert (await alice.call(C.LIST_STRATEGIES, {"status": "archived"}))["total"] == 1
     assert (await alice.call(C.BACKTEST_RESULTS, {"id": queued["id"]}))["status"] == "completed"
     assert (await alice.error(C.UPDATE_STRATEGY, {"id": made["id"], "name": "x"})).error == "CONFLICT"
+
+
+async def test_a_large_export_goes_to_the_object_store(settings, history, client, nc):
+    settings = settings.model_copy(update={"export_inline_max_bytes": 200})
+    async with build_app(settings, history):
+        await discoverable(nc)
+        alice = client("alice")
+        _, queued = await run_backtest(alice)
+        await done(alice, queued["id"])
+        f = await alice.call(C.EXPORT_BACKTEST, {"id": queued["id"], "format": "csv"})
+        assert f["contentBase64"] is None and f["bucket"] == C.EXPORT_BUCKET
+        obj = await (await nc.jetstream().object_store(f["bucket"])).get(f["objectName"])
+        assert len(obj.data) == f["sizeBytes"] and obj.data.startswith(b"seq,entry_time")

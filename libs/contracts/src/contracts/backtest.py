@@ -42,6 +42,7 @@ DRAWDOWN = subjects.svc(SERVICE, "analytics", "drawdown")
 DISTRIBUTION = subjects.svc(SERVICE, "analytics", "distribution")
 HEATMAP = subjects.svc(SERVICE, "analytics", "heatmap")
 
+EXPORT_BUCKET = "backtest-exports"  # Object Store bucket of large exports (kept one hour)
 JOB_SUBJECT = subjects.job("backtest")  # stream JOBS; body `contracts.events.backtest.BacktestJob`
 
 Timeframe = Literal["1m", "5m", "15m", "1h", "1d"]
@@ -333,12 +334,14 @@ class ExportBacktest(ApiModel):
 
 
 class ExportFile(ApiReply):
-    """A file for download: the gateway decodes `contentBase64` and sends it as the body."""
+    """A file: inline as base64, or (too big for one NATS message) an object in `bucket`."""
 
     filename: str
     content_type: str
-    content_base64: str
     size_bytes: int
+    content_base64: str | None = None
+    bucket: str | None = None
+    object_name: str | None = None
 
 
 class AnalyticsQuery(ApiModel):
@@ -361,19 +364,16 @@ class StrategyAnalytics(ApiReply):
     worst_return_pct: float | None = None
 
 
-def _split_ids(value: Any) -> Any:
-    if isinstance(value, str):
-        return [v for v in (p.strip() for p in value.split(",")) if v]
-    return value
-
-
 class CompareQuery(ApiModel):
     """Compare backtests and/or strategies (by their latest completed backtest); `a,b` lists too."""
 
     backtest_ids: list[Id] = Field(default_factory=list, max_length=20)
     strategy_ids: list[Id] = Field(default_factory=list, max_length=20)
 
-    _split = field_validator("backtest_ids", "strategy_ids", mode="before")(_split_ids)
+    @field_validator("backtest_ids", "strategy_ids", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _some(self) -> CompareQuery:

@@ -70,7 +70,8 @@ async def build_app(settings: BacktestSettings,
         backtests = Backtests(rt.pool, rt.clock)
         worker = Worker(rt.pool, rt.js, source, rt.clock, settings)
         services = Services(strategies, backtests, Analytics(rt.pool, backtests),
-                            Exports(rt.pool, backtests), worker, rt)
+                            Exports(rt.pool, backtests, rt.js, settings.export_inline_max_bytes),
+                            worker, rt)
         rt.services = services  # type: ignore[attr-defined]
         handlers.register(rt.micro, strategies, backtests, services.analytics, services.exports)
         await ensure_stream(rt.js, streams.JOBS)

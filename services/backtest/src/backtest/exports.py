@@ -5,11 +5,16 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import uuid
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 from contracts import backtest as C
+from nats.js import JetStreamContext
+from nats.js.api import ObjectStoreConfig
+from nats.js.errors import BucketNotFoundError
+from nats.js.object_store import ObjectStore
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
@@ -122,9 +127,12 @@ def pdf_report(b: Any, trades: list[C.Trade], total_trades: int, curve: list[dic
 class Exports:
     """Files for download, base64 inside the reply (`ExportFile`)."""
 
-    def __init__(self, pool: asyncpg.Pool, backtests: Backtests) -> None:
+    def __init__(self, pool: asyncpg.Pool, backtests: Backtests, js: JetStreamContext,
+                 inline_max_bytes: int) -> None:
         self.pool = pool
         self.backtests = backtests
+        self.js = js
+        self.inline_max_bytes = inline_max_bytes
 
     async def export(self, user_id: str, q: C.ExportBacktest) -> C.ExportFile:
         """Render the requested file of a completed backtest."""
@@ -141,5 +149,20 @@ class Exports:
             data, ctype, name = equity_csv(stored["equity_curve"]), "text/csv", f"backtest-{q.id}-equity.csv"
         else:
             data, ctype, name = trades_csv(trades), "text/csv", f"backtest-{q.id}-trades.csv"
+        if len(data) <= self.inline_max_bytes:
+            return C.ExportFile(filename=name, content_type=ctype, size_bytes=len(data),
+                                content_base64=base64.b64encode(data).decode())
+        store = await ensure_bucket(self.js)
+        object_name = f"{q.id}/{uuid.uuid4()}/{name}"
+        await store.put(object_name, data)
         return C.ExportFile(filename=name, content_type=ctype, size_bytes=len(data),
-                            content_base64=base64.b64encode(data).decode())
+                            bucket=C.EXPORT_BUCKET, object_name=object_name)
+
+
+async def ensure_bucket(js: JetStreamContext) -> ObjectStore:
+    """Return the exports bucket, creating it (objects expire after an hour) if missing."""
+    try:
+        return await js.object_store(C.EXPORT_BUCKET)
+    except BucketNotFoundError:
+        return await js.create_object_store(C.EXPORT_BUCKET, config=ObjectStoreConfig(
+            description="Large backtest exports for download", ttl=3600))

@@ -24,7 +24,9 @@ class BacktestSettings(ServiceSettings):
     """Deliveries before a job that keeps crashing its worker is marked failed."""
     history_timeout_s: float = 120.0
     """How long to wait for marketdata's bulk-history export (it may backfill from Dhan)."""
-    equity_points: int = 5000
+    equity_points: int = 2000
     """The stored equity curve is thinned to at most this many points (metrics use every bar)."""
+    export_inline_max_bytes: int = 512 * 1024
+    """Exports larger than this (before base64) go to the Object Store instead of the reply."""
     consume_deployments: bool = True
     """Follow deployment started/stopped events to mark strategies live."""
