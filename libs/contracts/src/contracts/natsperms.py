@@ -273,10 +273,35 @@ def describe_credential(credential_id: str, user_id: str) -> dict[str, str]:
             "durable": credential_id, "inbox_prefix": third_party_inbox(credential_id)}
 
 
-def main() -> None:
-    """Print the service permissions as JSON (for review and the Kubernetes config)."""
-    print(json.dumps({k: v.as_config() for k, v in all_service_permissions().items()},
-                     indent=2))
+def main(argv: list[str] | None = None) -> None:
+    """Print the permissions as JSON, or `render` a nats-server auth config from files.
+
+    `render --passwords-dir D [--grants G.json] [--admin-password-file F]`: D holds one
+    file per service named after it; G is a JSON list of EventCredentialGrant objects.
+    """
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m contracts.natsperms")
+    parser.add_argument("command", nargs="?", choices=("permissions", "render"),
+                        default="permissions")
+    parser.add_argument("--passwords-dir", type=Path)
+    parser.add_argument("--grants", type=Path)
+    parser.add_argument("--admin-password-file", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "permissions":
+        print(json.dumps({k: v.as_config() for k, v in all_service_permissions().items()},
+                         indent=2))
+        return
+    if args.passwords_dir is None:
+        parser.error("render needs --passwords-dir")
+    passwords = {s: (args.passwords_dir / s).read_text().strip() for s in SERVICES
+                 if (args.passwords_dir / s).is_file()}
+    grants = [ThirdPartyGrant(g.id, g.user_id, g.password_hash) for g in (
+        EventCredentialGrant.model_validate(x) for x in json.loads(args.grants.read_text())
+    )] if args.grants else []
+    admin = args.admin_password_file.read_text().strip() if args.admin_password_file else None
+    print(render_config(NatsAuthConfig(passwords, grants, admin)), end="")
 
 
 if __name__ == "__main__":
