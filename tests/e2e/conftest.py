@@ -95,6 +95,8 @@ def _overrides(run_dir: Path, http_port: int, prefix: str) -> dict[str, dict[str
         },
         # tests place bursts of orders; Dhan's per-second limits are not under test here
         "dhansim": {"DHANSIM_RATE_LIMITS": "0"},
+        # paper accounts fill on RELIANCE ticks; keep it on the feed without a lease
+        "marketdata": {"MARKETDATA_ALWAYS_SUBSCRIBE": '["NSE_EQ:2885"]'},
         "notify": {"NOTIFY_APP_BASE_URL": app},
     }
 
