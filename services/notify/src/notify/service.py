@@ -65,7 +65,9 @@ class Inbox:
     async def list(self, q: N.ListNotifications, ctx: RequestContext) -> N.NotificationPage:
         """Return one page of the user's notifications, newest first."""
         uid = ctx.require_user()
-        async with self._pool.acquire() as conn:
+        # one snapshot for the page and its total, so they never disagree
+        async with self._pool.acquire() as conn, \
+                conn.transaction(isolation="repeatable_read", readonly=True):
             rows, total = await repo.list_page(
                 conn, uid, kind=q.type.value if q.type else None, severity=q.severity,
                 is_read=q.is_read, limit=q.page_size, offset=(q.page - 1) * q.page_size)
@@ -187,7 +189,8 @@ class Admin:
     async def dead_letters(self, q: N.ListDeadLetters, ctx: RequestContext) -> N.DeadLetterPage:
         """Return one page of dead deliveries."""
         ctx.require_admin()
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, \
+                conn.transaction(isolation="repeatable_read", readonly=True):
             rows, total = await deliverylog.dead_letters(
                 conn, channel=q.channel.value if q.channel else None, user_id=q.user_id,
                 limit=q.page_size, offset=(q.page - 1) * q.page_size)
