@@ -112,8 +112,22 @@ def test_new_trader_journey(site: Site, new_page) -> None:
     expect(page.get_by_test_id("toast").filter(has_text="Order cancelled")).to_be_visible()
     shot(page, "06-orders-cancelled")
 
+    # a market order fills on the simulator: its fill arrives live and lands in the trades
+    ticket.get_by_label("Type").select_option("MARKET")
+    ticket.get_by_label("Quantity").fill("1")
+    ticket.get_by_role("button", name="Review order").click()
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_test_id("toast").filter(has_text="Order filled")).to_be_visible()
+    expect(book.locator("tbody tr")).to_have_count(2)
+    expect(book.locator("tbody tr").first.get_by_test_id("order-status")).to_have_text("filled")
+    page.get_by_role("button", name="Trades").click()
+    expect(page.get_by_role("cell", name="BUY")).to_have_count(1)
+    expect(page.get_by_role("button", name="Export CSV")).to_be_enabled()
+    shot(page, "06b-trades")
+
     page.get_by_role("link", name="Portfolio").click()
     expect(page.get_by_text("Available funds")).to_be_visible()
+    expect(page.locator("[data-state=loading]")).to_have_count(0)
     shot(page, "07-portfolio")
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_test_id("account-label").or_(page.get_by_text("Sim Dhan"))).to_be_visible()

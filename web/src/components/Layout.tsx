@@ -7,6 +7,7 @@ import { session, useSession } from "../lib/session";
 import { live, type WsStatus } from "../lib/ws";
 import { applyTheme, currentTheme, type Theme } from "../lib/theme";
 import { toast, Toaster } from "../lib/toasts";
+import { KillSwitch } from "./KillSwitch";
 import { affectedQueries, describeEvent } from "../lib/events";
 
 type NavItem = { to: string; label: string; route: string | null; admin?: boolean };
@@ -82,6 +83,7 @@ export function Layout() {
             {ws.connected ? "Live" : "Offline"}
           </span>
           <div className="ml-auto flex items-center gap-2">
+            {hasRoute("/api/killswitch") && <KillSwitch />}
             <button onClick={cycleTheme} aria-label="Toggle theme" className="rounded-md px-2 py-1 text-sm hover:bg-slate-100 dark:hover:bg-slate-800">
               {theme === "dark" ? "☀" : "☾"}
             </button>

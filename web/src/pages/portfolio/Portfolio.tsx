@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { api, call, hasRoute } from "../../api/client";
 import { useAccounts } from "../brokerage/Brokerage";
 import { LineChart } from "../../components/LineChart";
+import { PnlBars } from "../../components/PnlBars";
 import { Card, ListState, PageTitle, inr, td, th } from "../../components/ui";
 
 export function useSummary(accountId?: string) {
@@ -46,6 +47,10 @@ export function Portfolio() {
     queryFn: () => call(api.GET("/api/portfolio/history", { params: { query: { accountId: acc } } })),
     enabled: hasRoute("/api/portfolio/history"),
   });
+  const pnl = useQuery({ queryKey: ["portfolio", "pnl", acc], queryFn: () => call(api.GET("/api/portfolio/pnl", { params: { query: { accountId: acc } } })) });
+  const pnlRows = useMemo(() => (pnl.data?.items ?? []).map((l) => ({
+    name: l.securityId, realised: Number(l.realizedPnl), unrealised: Number(l.unrealizedPnl),
+  })), [pnl.data]);
   const points = useMemo(() => (history.data?.items ?? []).map((p) => ({ time: p.date, value: Number(p.value) })), [history.data]);
   return (
     <>
@@ -60,6 +65,11 @@ export function Portfolio() {
         <Card title="Portfolio value">
           <ListState loading={history.isLoading} error={history.error} empty={points.length < 2} emptyText="Not enough daily values yet for a chart.">
             <LineChart points={points} />
+          </ListState>
+        </Card>
+        <Card title="P&L by instrument" actions={pnl.data && <span className="text-sm">Charges {inr(pnl.data.charges)} · Net <b>{inr(pnl.data.netPnl)}</b></span>}>
+          <ListState loading={pnl.isLoading} error={pnl.error} empty={!pnlRows.length} emptyText="No P&L yet: nothing has traded.">
+            <PnlBars rows={pnlRows} />
           </ListState>
         </Card>
         <Card title="Positions">
