@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import numpy as np
 import polars as pl
 from backtest import compute, domain
+from backtest.history import normalise
 from contracts.backtest import UpdateStrategy
 
 CURRENT = {"name": "a", "description": "", "segment": "NSE_EQ", "security_id": "1", "symbol": "X",
@@ -48,16 +50,24 @@ def test_window_covers_whole_ist_days():
 
 def test_thin_curve_keeps_bounds_and_the_deepest_point():
     n = 10_000
-    dd = [0.0] * n
-    dd[4321] = -50.0
-    frame = pl.DataFrame({"ts": pl.datetime_range(pl.datetime(2024, 1, 1), pl.datetime(2024, 1, 1)
-                                                  + pl.duration(minutes=n - 1), "1m", eager=True,
-                                                  time_zone="Asia/Kolkata"),
-                          "equity": [100.0] * n, "drawdown": dd, "drawdown_pct": dd})
-    curve = compute.thin_curve(frame, 500)
-    assert len(curve) <= 500 and curve[-1]["ts"] == frame["ts"][-1].isoformat()
-    assert min(p["drawdown"] for p in curve) == -50.0
-    assert len(compute.thin_curve(frame[:100], 500)) == 100
+    ts = np.datetime64("2024-01-01T03:45").astype("datetime64[ns]").astype(np.int64) \
+        + np.arange(n) * 60 * 10**9
+    equity = np.full(n, 100.0)
+    equity[4321] = 50.0
+    curve = compute.thin_curve(ts, equity, 100.0, 500)
+    assert len(curve) <= 500 and curve[0]["ts"] == "2024-01-01T09:15:00+05:30"
+    assert curve[-1]["ts"] == compute._iso(int(ts[-1]))
+    assert min(p["drawdown"] for p in curve) == -50.0 and min(p["drawdownPct"] for p in curve) == -50.0
+    assert len(compute.thin_curve(ts[:100], equity[:100], 100.0, 500)) == 100
+
+
+def test_normalise_sorts_dedupes_and_trims():
+    ts = pl.Series([3000, 1000, 2000, 2000, 9000]).cast(pl.Datetime("ns", "UTC"))
+    df = pl.DataFrame({"ts": ts, **{c: [1.0, 2.0, 3.0, 4.0, 5.0] for c in ("open", "high", "low", "close")},
+                       "volume": [1, 2, 3, 4, 5]})
+    out = normalise(df, datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1, 0, 0, 0, 5, tzinfo=UTC))
+    assert out.get_column("ts").dt.epoch("ns").to_list() == [1000, 2000, 3000]
+    assert out.get_column("close").to_list() == [2.0, 4.0, 1.0]
 
 
 def test_metrics_are_json_safe():

@@ -15,6 +15,7 @@ import btengine
 import numpy as np
 import polars as pl
 import strategy as rules
+from btengine.analytics import drawdown
 from btengine.costs import ChargeTableError
 from contracts.events.backtest import BacktestJob
 from pydantic.alias_generators import to_camel
@@ -93,7 +94,8 @@ def package(job: BacktestJob, result: btengine.Result, max_points: int) -> Outco
     net = trades.get_column("pnl_net_paise").to_numpy()
     return Outcome(
         bars=len(result.equity), metrics=metrics,
-        equity_curve=thin_curve(result.equity_frame(), max_points),
+        equity_curve=thin_curve(result.bars.ts, result.equity, result.settings.initial_capital,
+                                max_points),
         analytics=analytics(result, trades, net), trades=rows,
         net_profit_paise=int(net.sum()) if len(net) else 0,
     )
@@ -115,22 +117,26 @@ def json_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     return {to_camel(k): _safe(v) for k, v in metrics.items()}
 
 
-def thin_curve(frame: pl.DataFrame, max_points: int) -> list[dict[str, Any]]:
+def thin_curve(ts_ns: np.ndarray, equity: np.ndarray, initial: float,
+               max_points: int) -> list[dict[str, Any]]:
     """Keep at most `max_points` evenly spaced bars, plus the deepest drawdown and the last bar."""
-    n = frame.height
+    dd, dd_pct = drawdown(equity, initial)
+    n = len(equity)
+    idx = np.arange(n)
     if n > max_points:
         idx = np.unique(np.r_[np.linspace(0, n - 1, max_points - 1).round().astype(np.int64),
-                              int(np.argmin(frame.get_column("drawdown").to_numpy()))])
-        frame = frame[idx.tolist()]
-    return [{"ts": ts.isoformat(), "equity": round(eq, 2), "drawdown": round(dd, 2),
-             "drawdownPct": round(ddp, 4)}
-            for ts, eq, dd, ddp in frame.select("ts", "equity", "drawdown", "drawdown_pct").iter_rows()]
+                              int(np.argmin(dd))])
+    return [{"ts": _iso(int(ts_ns[i])), "equity": round(float(equity[i]), 2),
+             "drawdown": round(float(dd[i]), 2), "drawdownPct": round(float(dd_pct[i]), 4)}
+            for i in idx]
 
 
 def _iso(ns: int | None) -> str | None:
     if ns is None:
         return None
-    return datetime.fromtimestamp(ns / 1e9, UTC).astimezone(IST).isoformat()
+    seconds, rest = divmod(ns, 10**9)
+    at = datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=rest // 1000)
+    return at.astimezone(IST).isoformat()
 
 
 def analytics(result: btengine.Result, trades: pl.DataFrame, net_paise: np.ndarray) -> dict[str, Any]:

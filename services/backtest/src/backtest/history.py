@@ -42,7 +42,12 @@ def normalise(df: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFrame:
         *(pl.col(c).cast(pl.Float64) for c in ("open", "high", "low", "close")),
         pl.col("volume").cast(pl.Int64).fill_null(0),
     )
-    return out.filter((pl.col("ts") >= start) & (pl.col("ts") < end)).sort("ts").unique("ts", keep="last", maintain_order=True)
+    out = out.filter((pl.col("ts") >= start) & (pl.col("ts") < end))
+    if not out.get_column("ts").is_sorted():
+        out = out.sort("ts")
+    if out.height > 1 and (out.get_column("ts").to_physical().diff() == 0).any():
+        out = out.unique("ts", keep="last", maintain_order=True)
+    return out
 
 
 class ParquetHistory:
