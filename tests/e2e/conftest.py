@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL = "root-admin@example.com"
 ADMIN_PASSWORD = "Adm1n-e2e-password"
 PASSWORD = "Corr3ct-horse-battery"
+# platform.toml's gateway port and the mail sink's (notify.mailsink's defaults)
+APP_PORT, SMTP_PORT, MAIL_HTTP_PORT = 8080, 1025, 8025
 _ips = itertools.count(1)
 
 
@@ -47,6 +49,7 @@ class E2E:
     platform: Platform
     redis_prefix: str
     log_file: Path
+    ports: dict[int, int]  # platform.toml's port -> this platform's
     sim_url: str | None = None  # the Dhan simulator's REST/admin base, when it runs
 
     def stop(self, name: str) -> None:
@@ -57,9 +60,14 @@ class E2E:
             if run.spec.name == name:
                 stop_process(run.popen, grace=3)
 
-    def runs(self, name: str) -> bool:
-        """Tell whether the platform started this process."""
-        return any(run.spec.name == name for run in self.platform.running)
+    def runs(self, module: str) -> bool:
+        """Tell whether the platform started a process of this module."""
+        return any(run.spec.module == module for run in self.platform.running)
+
+    @property
+    def mail_url(self) -> str:
+        """Return the base URL of the mail sink's web view (when notify.mailsink runs)."""
+        return f"http://127.0.0.1:{self.ports[MAIL_HTTP_PORT]}"
 
 
 def _remap(text: str, ports: dict[int, int]) -> str:
@@ -69,9 +77,9 @@ def _remap(text: str, ports: dict[int, int]) -> str:
     return re.sub(r"(?<=:)(\d{2,5})\b", lambda m: str(ports.get(int(m[1]), m[1])), text)
 
 
-def _overrides(run_dir: Path, http_port: int, prefix: str) -> dict[str, dict[str, str]]:
-    """Return the e2e settings each process gets on top of platform.toml's."""
-    app = f"http://127.0.0.1:{http_port}"
+def _overrides(run_dir: Path, ports: dict[int, int], prefix: str) -> dict[str, dict[str, str]]:
+    """Return the e2e settings each process (by module) gets on top of platform.toml's."""
+    app = f"http://127.0.0.1:{ports[APP_PORT]}"
     return {
         "auth": {
             "AUTH_DEV_SECRETS_DIR": str(run_dir / "auth"),
@@ -97,33 +105,44 @@ def _overrides(run_dir: Path, http_port: int, prefix: str) -> dict[str, dict[str
         "dhansim": {"DHANSIM_RATE_LIMITS": "0"},
         # paper accounts fill on RELIANCE ticks; keep it on the feed without a lease
         "marketdata": {"MARKETDATA_ALWAYS_SUBSCRIBE": '["NSE_EQ:2885"]'},
-        "notify": {"NOTIFY_APP_BASE_URL": app},
+        # mail goes to this platform's sink (or to a port nobody serves), never to the
+        # machine's own sink on the default port
+        "notify": {"NOTIFY_APP_BASE_URL": app, "NOTIFY_SMTP_HOST": "127.0.0.1",
+                   "NOTIFY_SMTP_PORT": str(ports[SMTP_PORT])},
+        "notify.mailsink": {"MAILSINK_SMTP_PORT": str(ports[SMTP_PORT]),
+                            "MAILSINK_HTTP_PORT": str(ports[MAIL_HTTP_PORT]),
+                            "MAILSINK_DIR": str(run_dir / "mail")},
     }
 
 
-def e2e_manifest(run_dir: Path, tag: str, prefix: str) -> Manifest:
-    """Return platform.toml's processes on free ports, with the e2e settings on top.
+def e2e_manifest(run_dir: Path, tag: str, prefix: str) -> tuple[Manifest, dict[int, int]]:
+    """Return platform.toml's processes on free ports, with the e2e settings on top, and the
+    map from platform.toml's ports to the e2e ones.
 
     A service joins the end-to-end platform the moment the lead adds it to platform.toml
     (and its package is installed); only what must differ under test is overridden here.
     """
     base = load_manifest(ROOT / "platform.toml")
     ports = {old: free_port() for p in base.processes for old in p.ports}
-    http_port = ports.setdefault(urllib.parse.urlparse(base.url).port or 80, free_port())
-    extra = _overrides(run_dir, http_port, prefix)
+    ports.setdefault(urllib.parse.urlparse(base.url).port or 80, free_port())
+    for old in (APP_PORT, SMTP_PORT, MAIL_HTTP_PORT):
+        ports.setdefault(old, free_port())
+    extra = _overrides(run_dir, ports, prefix)
     procs = []
     for p in base.processes:
         env = {k: _remap(v, ports) for k, v in p.env.items()}
-        if p.name == "dhansim":
+        if p.module == "dhansim":
             rest, feed, order = (ports[old] for old in p.ports)
             env.update(DHANSIM_REST_PORT=str(rest), DHANSIM_FEED_PORT=str(feed),
                        DHANSIM_ORDER_PORT=str(order))
-        env.update(extra.get(p.name, {}))
+        env.update(extra.get(p.module, {}))
         procs.append(replace(p, ports=tuple(ports[o] for o in p.ports), ops_port=free_port(),
-                             ready=_remap(p.ready, ports), env=env))
+                             ready=_remap(p.ready, ports), env=env,
+                             args=tuple(_remap(a, ports) for a in p.args)))
     clock = _remap(base.clock_url, ports) if base.clock_url else None
-    return Manifest(processes=tuple(procs), database=f"e2e_{tag}",
-                    url=f"http://127.0.0.1:{http_port}", clock_url=clock)
+    manifest = Manifest(processes=tuple(procs), database=f"e2e_{tag}",
+                        url=_remap(base.url, ports), clock_url=clock)
+    return manifest, ports
 
 
 @contextmanager
@@ -134,7 +153,7 @@ def running_platform(pg_admin_dsn: str, redis_url: str,
     run_dir = tmp_path_factory.mktemp(f"e2e-{tag}")
     (run_dir / "admin-password").write_text(ADMIN_PASSWORD)
     prefix = f"e2e:{tag}:"
-    manifest = e2e_manifest(run_dir, tag, prefix)
+    manifest, ports = e2e_manifest(run_dir, tag, prefix)
     sim_url = manifest.clock_url.removesuffix("/sim/clock") if manifest.clock_url else None
     log_file = run_dir / "platform.log"
     with start_nats(run_dir / "nats") as nats_server, log_file.open("w") as log:
@@ -144,7 +163,7 @@ def running_platform(pg_admin_dsn: str, redis_url: str,
                             console=Console(log, color=False), ready_timeout=60, grace=3)
         try:
             with platform:
-                yield E2E(manifest.url, nats_server.url, platform, prefix, log_file, sim_url)
+                yield E2E(manifest.url, nats_server.url, platform, prefix, log_file, ports, sim_url)
         finally:
             run_sync(drop_database(pg_admin_dsn, manifest.database))
             for p in manifest.processes:
