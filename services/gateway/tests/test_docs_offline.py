@@ -1,7 +1,6 @@
 """The API docs page works without reaching any CDN."""
 
 import httpx
-
 from gateway.app import create_http_app
 from gateway.settings import GatewaySettings
 

@@ -3,11 +3,10 @@
 from decimal import Decimal
 
 import orjson
-from pydantic import SecretStr
-
 from contracts.api import ApiModel
 from contracts.brokerage import LinkAccount
 from gateway.forward import wire_payload
+from pydantic import SecretStr
 
 
 def test_secret_fields_are_forwarded_unmasked():

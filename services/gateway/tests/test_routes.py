@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contracts import auth as A
 from gateway.app import create_http_app
 from gateway.routes import ROUTES, Access, Limit
 from gateway.settings import GatewaySettings

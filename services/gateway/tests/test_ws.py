@@ -35,7 +35,10 @@ async def test_pushes_own_events_only(gw):
         msg = await recv(ws)
         assert msg == {"type": "event", "subject": "evt.wsa.test.ping", "data": {"who": "a"}}
         await ws.send(json.dumps({"type": "subscribe", "instruments": ["NSE_EQ:2885"]}))
-        assert (await recv(ws))["error"] == "NOT_AVAILABLE"
+        assert (await recv(ws))["error"] == "BAD_MESSAGE"
+        await ws.send(json.dumps({"type": "subscribe",
+                                  "instruments": [{"segment": "NSE_EQ", "securityId": "28.>"}]}))
+        assert (await recv(ws))["error"] == "BAD_MESSAGE"
         await ws.send("not json")
         assert (await recv(ws))["error"] == "BAD_MESSAGE"
 
@@ -117,3 +120,36 @@ async def test_slow_client_is_closed_not_silently_dropped(gw):
     assert struct.unpack("!H", data[:2])[0] == 4008 and b"too slow" in data
     assert 0 < events < 400
     writer.close()
+
+
+async def test_market_ticks_are_leased_streamed_and_released(gw):
+    """A browser subscribes, gets ticks of its instrument only, and its lease is released."""
+    from contracts import marketdata as md
+
+    nc = gw.app.runtime.nc
+    calls: list[tuple[str, dict]] = []
+
+    async def marketdata(msg):
+        calls.append((msg.subject, json.loads(msg.data)))
+        await msg.respond(b"{}")
+
+    subs = [await nc.subscribe(md.LEASE, cb=marketdata), await nc.subscribe(md.RELEASE, cb=marketdata)]
+    try:
+        async with websockets.connect(ws_url(gw)) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": gw.auth.token(sub="mkt")}))
+            assert (await recv(ws))["type"] == "ready"
+            await ws.send(json.dumps({"type": "subscribe",
+                                      "instruments": [{"segment": "NSE_EQ", "securityId": "2885"}]}))
+            assert (await recv(ws))["type"] == "subscribed"
+            assert calls[0][0] == md.LEASE
+            await nc.publish(subjects.tick("NSE_EQ", "1333"), b'{"ltp":1}')
+            await nc.publish(subjects.tick("NSE_EQ", "2885"), b'{"ltp":2885}')
+            assert await recv(ws) == {"type": "tick", "data": {"ltp": 2885}}
+            await ws.send(json.dumps({"type": "unsubscribe",
+                                      "instruments": [{"segment": "NSE_EQ", "securityId": "2885"}]}))
+            assert (await recv(ws))["type"] == "unsubscribed"
+            assert calls[-1][0] == md.RELEASE
+            assert calls[-1][1]["instruments"] == [{"segment": "NSE_EQ", "securityId": "2885"}]
+    finally:
+        for sub in subs:
+            await sub.unsubscribe()

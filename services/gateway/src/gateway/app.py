@@ -16,13 +16,13 @@ from svckit.logging import get_logger
 from svckit.nats import request
 from svckit.runner import Runtime
 
-from . import errors, openapi, spa
+from . import docs, errors, openapi, spa
 from .audit import AuditPublisher
 from .forward import make_endpoint
 from .identity import Authenticator
+from .market import MarketFanout
 from .middleware import EdgeMiddleware
 from .ratelimit import RateLimiter
-from . import docs
 from .routes import ROUTES, Route
 from .settings import GatewaySettings
 from .state import Gateway
@@ -100,7 +100,10 @@ class GatewayApp:
                 auth=Authenticator(verifier, rt.redis, rt.nc, s.revocation_key_prefix(),
                                    s.nats_timeout_s),
                 limiter=RateLimiter(rt.redis, s.redis_prefix),
+                market=MarketFanout(rt.nc, owner=f"gateway-{s.instance_id}",
+                                    max_per_client=s.ws_max_instruments),
             )
+            rt.spawn(self.gateway.market.run_renewer())
             self.app.state.gw = self.gateway
             rt.checks["jwks"] = self._jwks_ok
             if self.serve_http:

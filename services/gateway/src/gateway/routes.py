@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from contracts import auth as A
 from contracts import brokerage as B
+from contracts import marketdata as M
 from contracts import orders as O
 from contracts.api import Empty, Ok, Page
 from pydantic import BaseModel
@@ -82,7 +83,7 @@ class Route:
 
 N, U, V, ADM = Access.NONE, Access.USER, Access.VERIFIED, Access.ADMIN
 AUTH, USER, ADMIN = "auth", "user", "admin"
-BRK, ORD, PF = "brokerage", "orders", "portfolio"
+BRK, ORD, PF, MKT = "brokerage", "orders", "portfolio", "market"
 
 ROUTES: tuple[Route, ...] = (
     # --- auth -----------------------------------------------------------------------
@@ -136,4 +137,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/portfolio/pnl", B.PORTFOLIO_PNL, B.PortfolioQuery, B.PnlBreakdown, U, "P&L breakdown", PF),
     Route("GET", "/api/portfolio/history", B.PORTFOLIO_HISTORY, B.HistoryQuery, B.PortfolioHistory, U, "Daily portfolio values", PF),
     Route("POST", "/api/killswitch", B.KILL_SWITCH, B.SetKillSwitch, B.KillSwitchState, U, "Stop trading on one or all accounts", PF),
+    # --- market data ------------------------------------------------------------------
+    Route("GET", "/api/market/instruments", M.SEARCH_INSTRUMENTS, M.SearchInstruments, M.InstrumentPage, U, "Search instruments (exact symbol, then prefix, then fuzzy)", MKT),
+    Route("GET", "/api/market/quote/{symbol}", M.GET_QUOTE, M.GetQuote, M.Quote, U, "Latest quote of an instrument", MKT),
+    Route("GET", "/api/market/historical", M.GET_HISTORY, M.GetHistory, M.History, U, "Candles of an instrument (interval, from, to)", MKT),
+    Route("GET", "/api/market/status", M.MARKET_STATUS, M.MarketStatusQuery, M.MarketStatus, N, "Is the market open; feed health", MKT),
 )

@@ -49,6 +49,7 @@ class GatewaySettings(ServiceSettings):
     ws_auth_timeout_s: float = 5.0
     ws_queue_max: int = 10_000
     ws_revocation_check_s: float = 5.0
+    ws_max_instruments: int = 200
 
     web_dist: Path = _DEFAULT_WEB_DIST
 

@@ -9,6 +9,7 @@ from nats.aio.client import Client
 
 from .audit import AuditPublisher
 from .identity import Authenticator
+from .market import MarketFanout
 from .ratelimit import RateLimiter
 from .settings import GatewaySettings
 
@@ -23,6 +24,7 @@ class Gateway:
     auth: Authenticator
     limiter: RateLimiter
     audit: AuditPublisher
+    market: MarketFanout | None = None
 
 
 @dataclass

@@ -2,18 +2,23 @@
 
 User events are never dropped: each client has a bounded queue, and a client too slow to
 keep up past that bound is disconnected with close code 4008 (it reconnects and re-reads
-what it missed over HTTP) instead of silently losing events. Market-data subscriptions
-are reserved for the marketdata service and answered NOT_AVAILABLE until it exists.
+what it missed over HTTP) instead of silently losing events. Market ticks are different:
+`{"type":"subscribe","instruments":[{"segment":"NSE_EQ","securityId":"2885"}]}` leases the
+instruments from marketdata and streams `{"type":"tick","data":...}`, conflated to the
+latest tick per instrument when the client is slow; unsubscribing or disconnecting
+releases the lease.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from typing import Any
 
 import orjson
 from contracts import subjects
+from contracts.subjects import InvalidSubjectToken, token
 from fastapi import WebSocket, WebSocketDisconnect
 from nats.aio.msg import Msg
 from svckit.logging import get_logger
@@ -21,6 +26,7 @@ from svckit.logging import get_logger
 from . import metrics
 from .errors import HttpError
 from .identity import Principal
+from .market import Conflator, MarketFanout
 from .state import Gateway
 from .tokens import Claims, InvalidToken
 
@@ -51,12 +57,17 @@ async def websocket_endpoint(ws: WebSocket) -> None:
             overflow.set()
 
     sub = await gw.nc.subscribe(subjects.user_events(principal.user_id), cb=on_event)
+    client = uuid.uuid4().hex
+    ticks = gw.market.attach(client) if gw.market else None
     await ws.send_json({"type": "ready", "userId": principal.user_id})
     log.info("ws.connected", user_id=principal.user_id)
     metrics.WS_CLIENTS.inc()
-    tasks = [asyncio.create_task(_pump(ws, queue)), asyncio.create_task(_receive(ws)),
+    tasks = [asyncio.create_task(_pump(ws, queue)),
+             asyncio.create_task(_receive(ws, gw.market, client)),
              asyncio.create_task(_watch_revocation(gw, principal)),
              asyncio.create_task(overflow.wait())]
+    if ticks is not None:
+        tasks.append(asyncio.create_task(_pump_ticks(ws, ticks)))
     reason = None
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -69,6 +80,9 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if gw.market is not None:
+            with contextlib.suppress(Exception):
+                await gw.market.detach(client)
         metrics.WS_CLIENTS.dec()
         if reason is not None:
             with contextlib.suppress(Exception):
@@ -119,7 +133,50 @@ async def _pump(ws: WebSocket, queue: asyncio.Queue[tuple[str, bytes]]) -> None:
         metrics.WS_EVENTS.inc()
 
 
-async def _receive(ws: WebSocket) -> None:
+async def _pump_ticks(ws: WebSocket, ticks: Conflator) -> None:
+    while True:
+        for _key, payload in await ticks.next_batch():
+            await ws.send_text('{"type":"tick","data":' + payload.decode() + "}")
+
+
+def _instruments(msg: dict[str, Any]) -> list[tuple[str, str]]:
+    """Read `instruments` of a (un)subscribe message as subject-safe (segment, id) pairs."""
+    items = msg.get("instruments")
+    if not isinstance(items, list) or not items:
+        raise ValueError("instruments must be a non-empty list")
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValueError("each instrument is {segment, securityId}")  # noqa: TRY004 - a client message error, not a programming error
+        out.append((token(item.get("segment", "")), token(item.get("securityId", ""))))
+    return out
+
+
+async def _market(ws: WebSocket, market: MarketFanout | None, client: str, kind: str,
+                  msg: dict[str, Any]) -> None:
+    if market is None:
+        await ws.send_json({"type": "error", "error": "NOT_AVAILABLE",
+                            "message": "Market data streaming is not available"})
+        return
+    try:
+        keys = _instruments(msg)
+        if kind == "subscribe":
+            await market.subscribe(client, keys)
+        else:
+            await market.unsubscribe(client, keys)
+    except (ValueError, InvalidSubjectToken) as exc:
+        await ws.send_json({"type": "error", "error": "BAD_MESSAGE", "message": str(exc)})
+        return
+    except Exception as exc:  # noqa: BLE001 - marketdata down or slow: tell the client, keep the socket
+        log.warning("ws.market_failed", error=str(exc))
+        await ws.send_json({"type": "error", "error": "SERVICE_UNAVAILABLE",
+                            "message": "Market data is unavailable; try again shortly"})
+        return
+    await ws.send_json({"type": f"{kind}d", "instruments": [
+        {"segment": seg, "securityId": sid} for seg, sid in keys]})
+
+
+async def _receive(ws: WebSocket, market: MarketFanout | None, client: str) -> None:
     while True:
         try:
             text = await ws.receive_text()
@@ -131,8 +188,7 @@ async def _receive(ws: WebSocket) -> None:
         except orjson.JSONDecodeError:
             kind = None
         if kind in ("subscribe", "unsubscribe"):
-            await ws.send_json({"type": "error", "error": "NOT_AVAILABLE",
-                                "message": "Market data streaming is not available yet"})
+            await _market(ws, market, client, kind, msg)
         elif kind == "ping":
             await ws.send_json({"type": "pong"})
         else:
