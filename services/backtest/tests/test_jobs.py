@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import msgspec
+import pytest
 from backtest.app import build_app
 from backtest.testing import GatedHistory, discoverable, eventually, strategy_body
 from contracts import backtest as C
@@ -115,3 +116,18 @@ async def test_deployments_move_a_strategy_live_and_back(app, client, nc, events
 
 async def _is(probe, value: str) -> bool:
     return await probe() == value
+
+
+async def test_in_progress_acks_keep_a_long_job_from_redelivery(settings, client, events):
+    settings = settings.model_copy(update={"job_ack_wait_s": 1.0, "job_heartbeat_s": 0.2})
+    gate = GatedHistory()
+    async with build_app(settings, gate) as rt:
+        alice = client("alice")
+        _, queued = await queue(alice)
+        await eventually(lambda: gate.waiting == 1, what="worker inside the history fetch")
+        # three ack waits pass with the job held: a second delivery would enter the gate again
+        with pytest.raises(AssertionError):
+            await eventually(lambda: gate.waiting > 1, timeout=3.0, what="a redelivery")
+        gate.open.set()
+        done = await status_is(alice, queued["id"], "completed")
+        assert done["attempts"] == 1 and rt.services.worker.completed == 1
