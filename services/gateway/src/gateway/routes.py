@@ -15,6 +15,7 @@ from enum import StrEnum
 from contracts import auth as A
 from contracts import brokerage as B
 from contracts import marketdata as M
+from contracts import notify as NT
 from contracts import orders as O
 from contracts.api import Empty, Ok, Page
 from pydantic import BaseModel
@@ -83,7 +84,7 @@ class Route:
 
 N, U, V, ADM = Access.NONE, Access.USER, Access.VERIFIED, Access.ADMIN
 AUTH, USER, ADMIN = "auth", "user", "admin"
-BRK, ORD, PF, MKT = "brokerage", "orders", "portfolio", "market"
+BRK, ORD, PF, MKT, NTF = "brokerage", "orders", "portfolio", "market", "notifications"
 
 ROUTES: tuple[Route, ...] = (
     # --- auth -----------------------------------------------------------------------
@@ -142,4 +143,18 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/market/quote/{symbol}", M.GET_QUOTE, M.GetQuote, M.Quote, U, "Latest quote of an instrument", MKT),
     Route("GET", "/api/market/historical", M.GET_HISTORY, M.GetHistory, M.History, U, "Candles of an instrument (interval, from, to)", MKT),
     Route("GET", "/api/market/status", M.MARKET_STATUS, M.MarketStatusQuery, M.MarketStatus, N, "Is the market open; feed health", MKT),
+    # --- notifications ----------------------------------------------------------------
+    Route("GET", "/api/notifications", NT.LIST, NT.ListNotifications, NT.NotificationPage, U, "List my notifications (filters, pages)", NTF),
+    Route("GET", "/api/notifications/unread-count", NT.UNREAD_COUNT, Empty, NT.UnreadCount, U, "Count my unread notifications", NTF),
+    Route("PUT", "/api/notifications/read-all", NT.MARK_ALL_READ, Empty, NT.MarkedRead, U, "Mark all my notifications read", NTF),
+    Route("GET", "/api/notifications/preferences", NT.GET_PREFERENCES, Empty, NT.Preferences, U, "My notification preferences", NTF),
+    Route("PUT", "/api/notifications/preferences", NT.UPDATE_PREFERENCES, NT.UpdatePreferences, NT.Preferences, U, "Change my notification preferences", NTF),
+    Route("GET", "/api/notifications/webhooks", NT.LIST_WEBHOOKS, Empty, NT.WebhookList, U, "List my webhooks", NTF),
+    Route("POST", "/api/notifications/webhooks", NT.CREATE_WEBHOOK, NT.CreateWebhook, NT.Webhook, V, "Register a webhook (secret shown once)", NTF, status=201),
+    Route("DELETE", "/api/notifications/webhooks/{id}", NT.DELETE_WEBHOOK, NT.WebhookRef, Ok, U, "Delete a webhook", NTF),
+    Route("POST", "/api/notifications/webhooks/{id}/test", NT.TEST_WEBHOOK, NT.WebhookRef, NT.WebhookTestResult, U, "Send a signed test delivery", NTF),
+    Route("PUT", "/api/notifications/{id}/read", NT.MARK_READ, NT.NotificationRef, NT.Notification, U, "Mark a notification read", NTF),
+    Route("DELETE", "/api/notifications/{id}", NT.DELETE, NT.NotificationRef, Ok, U, "Delete a notification", NTF),
+    Route("GET", "/api/admin/notifications/dead-letters", NT.ADMIN_DEAD_LETTERS, NT.ListDeadLetters, NT.DeadLetterPage, ADM, "Deliveries that gave up", ADMIN),
+    Route("POST", "/api/admin/notifications/dead-letters/replay", NT.ADMIN_REPLAY, NT.ReplayDeadLetters, NT.Replayed, ADM, "Retry dead-lettered deliveries", ADMIN),
 )
