@@ -64,3 +64,24 @@ def app_for(settings_for):
             yield rt
 
     return run
+
+
+@pytest.fixture(autouse=True)
+async def _dump_tasks_if_stuck():
+    """Debug aid (MD_DUMP=1): print every asyncio task's stack when a test runs long."""
+    import os
+    import sys
+
+    if not os.environ.get("MD_DUMP"):
+        yield
+        return
+
+    async def dump():
+        await asyncio.sleep(45)
+        for task in asyncio.all_tasks():
+            print("TASK", task.get_name(), file=sys.stderr)
+            task.print_stack(limit=15, file=sys.stderr)
+
+    watcher = asyncio.create_task(dump())
+    yield
+    watcher.cancel()
