@@ -13,7 +13,7 @@ import re
 import secrets
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +24,7 @@ import nats
 import orjson
 import pytest
 import redis
+import websockets
 from svckit.devrun.manifest import Manifest, load_manifest
 from svckit.devrun.output import Console
 from svckit.devrun.platform import Platform
@@ -280,6 +281,32 @@ class Api:
                 return body
             assert loop.time() < deadline, f"gave up waiting for {what or 'a condition'}: {body}"
             await asyncio.sleep(0.1)
+
+    @asynccontextmanager
+    async def socket(self, token: str) -> AsyncIterator[Any]:
+        """Open the gateway's /ws as this user (after its `ready`); close it afterwards."""
+        ws = await websockets.connect(self.e2e.url.replace("http://", "ws://") + "/ws")
+        try:
+            await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
+            assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "ready"
+            yield ws
+        finally:
+            await ws.close()
+
+    @staticmethod
+    async def pushed(ws: Any, done: Callable[[dict], bool], timeout: float = 15.0
+                     ) -> list[dict]:
+        """Collect the events pushed on a socket until one satisfies `done`; return them all."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        seen: list[dict] = []
+        while not seen or not done(seen[-1]):
+            left = deadline - loop.time()
+            assert left > 0, f"no such event; got {[m['subject'] for m in seen]}"
+            msg = orjson.loads(await asyncio.wait_for(ws.recv(), left))
+            if msg["type"] == "event":
+                seen.append(msg)
+        return seen
 
     async def sim_client(self, funds: int = 1_000_000) -> tuple[str, str]:
         """Open an account at the simulated Dhan; return (dhanClientId, accessToken)."""

@@ -3,13 +3,10 @@ processes (issue 5, "Done when")."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from datetime import date
 from decimal import Decimal
 
 import pytest
-import websockets
 from gateway.routes import ROUTES
 
 SERVED = {r.path for r in ROUTES}
@@ -57,30 +54,19 @@ async def test_typo_fix_backtest_five_years_and_read_the_results(api):
     strategy = r.json()
     assert strategy["status"] == "draft" and strategy["version"] == 1
 
-    ws = await websockets.connect(api.e2e.url.replace("http://", "ws://") + "/ws")
-    try:
-        await ws.send(json.dumps({"type": "auth", "token": token}))
-        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "ready"
+    async with api.socket(token) as ws:
         r = await api.http.post("/api/backtests", headers=auth, json={
             "strategyId": strategy["id"], "fromDate": FROM.isoformat(), "toDate": TO.isoformat(),
             "initialCapital": "100000"})
         assert r.status_code == 202, r.text
         job = r.json()
         assert job["status"] in ("queued", "running") and job["strategyVersion"] == 1
-        done = await api.until(lambda: api.http.get(f"/api/backtests/{job['id']}", headers=auth),
-                               lambda b: b["status"] not in ("queued", "running"),
-                               timeout=60, what="the backtest to finish")
-        assert done["status"] == "completed", done
-        assert done["progress"] == 100
-        # the user watched it: progress and the completion arrived on the socket
-        seen = []
-        while f"evt.{user['id']}.backtest.completed" not in seen:
-            msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            if msg["type"] == "event":
-                seen.append(msg["subject"])
-        assert f"evt.{user['id']}.backtest.progress" in seen
-    finally:
-        await ws.close()
+        # the user watches it: progress, then the completion, arrive on the socket
+        seen = await api.pushed(ws, lambda m: m["subject"].endswith(".backtest.completed"),
+                                timeout=60)
+    assert f"evt.{user['id']}.backtest.progress" in {m["subject"] for m in seen}
+    done = (await api.http.get(f"/api/backtests/{job['id']}", headers=auth)).json()
+    assert done["status"] == "completed" and done["progress"] == 100, done
 
     r = await api.http.get(f"/api/backtests/{job['id']}/results", headers=auth,
                            params={"pageSize": 500})

@@ -3,12 +3,9 @@ Dhan simulator processes (issue 3, "Done when")."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from decimal import Decimal
 
 import pytest
-import websockets
 
 pytestmark = pytest.mark.e2e
 
@@ -169,20 +166,13 @@ async def test_another_user_sees_nothing_of_mine(api):
 async def test_my_order_events_arrive_over_ws(api):
     _, token, user = await api.verified_signup("watcher")
     account, _, _ = await _link_dhan(api, token)
-    ws = await websockets.connect(api.e2e.url.replace("http://", "ws://") + "/ws")
-    try:
-        await ws.send(json.dumps({"type": "auth", "token": token}))
-        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "ready"
+    async with api.socket(token) as ws:
         r = await api.http.post("/api/orders", headers=api.bearer(token), json={
             **RELIANCE, "accountId": account["id"], "transactionType": "BUY", "quantity": 1,
             "orderType": "MARKET", "productType": "INTRADAY"})
         assert r.status_code == 201, r.text
-        seen = []
-        while not seen or not seen[-1].endswith(".order.filled"):
-            msg = json.loads(await asyncio.wait_for(ws.recv(), 15))
-            if msg["type"] == "event" and ".order." in msg["subject"]:
-                assert msg["subject"].startswith(f"evt.{user['id']}.order.")
-                seen.append(msg["subject"])
-        assert f"evt.{user['id']}.order.placed" in seen
-    finally:
-        await ws.close()
+        seen = await api.pushed(ws, lambda m: m["subject"].endswith(".order.filled"))
+    orders = [m["subject"] for m in seen if ".order." in m["subject"]]
+    assert all(s.startswith(f"evt.{user['id']}.order.") for s in orders)
+    assert f"evt.{user['id']}.order.placed" in orders
+    assert seen[-1]["data"]["orderId"] == r.json()["id"]
