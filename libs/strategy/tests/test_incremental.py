@@ -158,3 +158,13 @@ def test_a_repeated_or_older_bar_is_refused_without_touching_state():
     with pytest.raises(BarOrderError):
         resumed.update(bars[3])
     assert resumed.replay(bars[4:]) == Evaluator(rule).replay(bars)[4:]
+
+
+def test_roc_reads_only_the_two_ends_of_its_window():
+    # found by hypothesis: a gap between the ends must not hide roc's value
+    rule = parse("roc(close / (close - 50), 2) > -1000")
+    bars = make_bars([52, 50, 52])  # the middle bar divides by zero
+    ev = Evaluator(rule)
+    ev.replay(bars)
+    assert ev.values()["close / (close - 50)"] == 26.0
+    assert ev.values()["roc(close / (close - 50),2)"] == 0.0

@@ -189,10 +189,15 @@ class Window(Cell):
             self.buf.append(bar.low)
         else:
             self.buf.append(self.inputs[0].value)
-        if len(self.buf) < self.buf.maxlen or None in self.buf:
+        if len(self.buf) < self.buf.maxlen:
             self.value = None
             return
-        self.value = self._compute(list(self.buf))
+        if self.name == "roc":  # reads only its two ends, like the vectorized kernel
+            old, new = self.buf[0], self.buf[-1]
+            ok = old is not None and new is not None and old != 0.0
+            self.value = 100.0 * (new / old - 1.0) if ok else None
+            return
+        self.value = None if None in self.buf else self._compute(list(self.buf))
 
     def _compute(self, v: list[float]) -> float | None:
         name, n = self.name, self.n
@@ -202,8 +207,6 @@ class Window(Cell):
             return max(v) if name == "highest" else max(v[:-1])
         if name in ("lowest", "low"):
             return min(v) if name == "lowest" else min(v[:-1])
-        if name == "roc":
-            return None if v[0] == 0.0 else 100.0 * (v[-1] / v[0] - 1.0)
         if name == "wma":
             s = v[0] * 1.0
             for i in range(1, n):
