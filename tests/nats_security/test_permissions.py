@@ -117,3 +117,26 @@ async def test_service_calls_only_the_services_it_uses(secured: SecuredNats) -> 
     with pytest.raises((NatsTimeout, NoRespondersError, asyncio.TimeoutError)):
         await auth.request(subjects.svc("brokerage", "order", "place"), b"{}", timeout=0.5)
     await eventually(violation(errors, "publish", "svc.brokerage.order.place"))
+
+
+async def test_object_store_owner_writes_and_others_cannot(secured: SecuredNats) -> None:
+    from contracts.backtest import EXPORT_BUCKET
+    from nats.js.api import ObjectStoreConfig
+
+    denied: list[str] = []
+    backtest = await secured.service("backtest", denied)
+    js = backtest.jetstream(timeout=2)
+    try:
+        store = await js.object_store(EXPORT_BUCKET)
+    except NotFoundError:
+        store = await js.create_object_store(EXPORT_BUCKET, config=ObjectStoreConfig(
+            bucket=EXPORT_BUCKET))
+    try:
+        await store.put("export.csv", b"a,b\n1,2\n")
+        assert (await store.get("export.csv")).data == b"a,b\n1,2\n"
+    finally:
+        assert not denied
+    errors: list[str] = []
+    notify = await secured.service("notify", errors)
+    await notify.publish(f"$O.{EXPORT_BUCKET}.C.x", b"tamper")
+    await eventually(violation(errors, "publish", f"$o.{EXPORT_BUCKET}.c.x"))

@@ -23,6 +23,8 @@ from pydantic import Field
 
 from . import streams, subjects
 from .api import ApiModel
+from .backtest import EXPORT_BUCKET
+from .marketdata import HISTORY_BUCKET
 from .types import UtcDateTime
 
 # --- per-service permissions ---------------------------------------------------------
@@ -41,6 +43,7 @@ class ServiceIO:
     declares: tuple[str, ...] = ()  # streams it creates/updates
     consumes: tuple[str, ...] = ()  # streams it attaches consumers to
     listens: tuple[str, ...] = ()  # core subscriptions besides its own requests
+    buckets: tuple[str, ...] = ()  # JetStream object stores it writes or reads
 
 
 def _own_events() -> str:
@@ -62,7 +65,7 @@ SERVICE_IO: dict[str, ServiceIO] = {
             "marketdata",
             publishes=(*streams.MD_TICKS.subjects, *streams.MD_BARS.subjects,
                        *streams.MD_STATUS.subjects, "audit.marketdata.>"),
-            declares=("MD_TICKS", "MD_BARS", "MD_STATUS"),
+            declares=("MD_TICKS", "MD_BARS", "MD_STATUS"), buckets=(HISTORY_BUCKET,),
         ),
         ServiceIO(
             "execution", calls=("backtest", "brokerage", "marketdata"),
@@ -74,6 +77,7 @@ SERVICE_IO: dict[str, ServiceIO] = {
             "backtest", calls=("marketdata",),
             publishes=(*streams.JOBS.subjects, _own_events(), "audit.backtest.>"),
             declares=("JOBS", "EVENTS"), consumes=("JOBS", "EVENTS"),
+            buckets=(EXPORT_BUCKET, HISTORY_BUCKET),
         ),
         ServiceIO(
             "notify", calls=("auth",), publishes=(_own_events(), "audit.notify.>"),
@@ -82,7 +86,7 @@ SERVICE_IO: dict[str, ServiceIO] = {
         ServiceIO(
             "gateway", calls=tuple(s for s in SERVICES if s != "gateway"),
             publishes=("audit.gateway.>", "$SRV.>"), declares=("EVENTS", "AUDIT"),
-            listens=(_own_events(), subjects.ticks_all()),
+            listens=(_own_events(), subjects.ticks_all()), buckets=(EXPORT_BUCKET,),
         ),
     )
 }
@@ -122,6 +126,15 @@ def service_permissions(io: ServiceIO, inbox: str = "_INBOX") -> Permissions:
         pub += [f"{JS_API}.STREAM.INFO.{name}", f"{JS_API}.CONSUMER.*.{name}",
                 f"{JS_API}.CONSUMER.*.{name}.>", f"{JS_API}.CONSUMER.*.*.{name}.>",
                 f"$JS.ACK.{name}.>", f"$JS.FC.{name}.>"]
+    for bucket in io.buckets:
+        # an object store is stream OBJ_<bucket> over $O.<bucket>.>, read by direct gets
+        # and ordered consumers
+        obj = f"OBJ_{bucket}"
+        pub += [f"$O.{bucket}.>", f"{JS_API}.STREAM.*.{obj}", f"{JS_API}.STREAM.MSG.GET.{obj}",
+                f"{JS_API}.DIRECT.GET.{obj}", f"{JS_API}.DIRECT.GET.{obj}.>",
+                f"{JS_API}.CONSUMER.*.{obj}", f"{JS_API}.CONSUMER.*.{obj}.>",
+                f"{JS_API}.CONSUMER.*.*.{obj}.>", f"$JS.FC.{obj}.>",
+                f"{JS_API}.STREAM.NAMES"]  # get() looks its stream up by subject
     sub = [subjects.svc_all(io.name), "$SRV.*", f"$SRV.*.{io.name}", f"$SRV.*.{io.name}.>",
            f"{inbox}.>", *io.listens]
     return Permissions(_dedupe(pub), _dedupe(sub), allow_responses=True)
