@@ -100,7 +100,7 @@ async def test_deployments_move_a_strategy_live_and_back(app, client, nc, events
     await deployment("started", "d2")
     await deployment("stopped", "d1")
     assert (await alice.error(C.DELETE_STRATEGY, {"id": made["id"]})).error == "CONFLICT"
-    await deployment("stopped", "d2")
+    await deployment("halted", "d2")
     await eventually(lambda: _is(status, "draft"), what="back to draft")
     await eventually(lambda: len(events.of(".strategy.status_changed")) == 2, what="events")
     changes = [(e["oldStatus"], e["newStatus"]) for e in events.of(".strategy.status_changed")]

@@ -10,8 +10,8 @@ import msgspec
 from contracts import streams, subjects
 from contracts.events.backtest import (
     DEPLOYMENT_DOMAIN,
-    DEPLOYMENT_STARTED,
-    DEPLOYMENT_STOPPED,
+    DEPLOYMENT_ENDED,
+    DEPLOYMENT_RUNNING,
     DeploymentChanged,
 )
 from nats.aio.msg import Msg
@@ -89,17 +89,17 @@ async def build_app(settings: BacktestSettings,
 
 
 async def _consume_deployments(rt: Runtime, strategies: Strategies) -> None:
-    """Follow `evt.*.deployment.started|stopped` to move strategies live and back."""
+    """Follow deployment events (started/resumed, stopped/halted) to move strategies live and back."""
     async def handle(msg: Msg) -> None:
         name = msg.subject.rsplit(".", 1)[-1]
-        if name not in (DEPLOYMENT_STARTED, DEPLOYMENT_STOPPED):
+        if name not in DEPLOYMENT_RUNNING + DEPLOYMENT_ENDED:
             return
         try:
             event = msgspec.json.decode(msg.data, type=DeploymentChanged)
         except msgspec.ValidationError as exc:
             log.warning("deployment_event.unreadable", subject=msg.subject, error=str(exc))
             return
-        await strategies.on_deployment(event, name == DEPLOYMENT_STARTED)
+        await strategies.on_deployment(event, name in DEPLOYMENT_RUNNING)
 
     subject = subjects.user_events_of_domain(DEPLOYMENT_DOMAIN)
     config = ConsumerConfig(durable_name=DEPLOYMENT_CONSUMER, ack_policy=AckPolicy.EXPLICIT,

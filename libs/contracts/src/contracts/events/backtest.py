@@ -108,7 +108,7 @@ STRATEGY_EVENT_NAMES: dict[type[Event], str] = {StrategyStatusChanged: "status_c
 
 
 class DeploymentChanged(msgspec.Struct, kw_only=True, rename="camel"):
-    """What the backtest service reads from `evt.<userId>.deployment.<started|stopped>`.
+    """What the backtest service reads from `evt.<userId>.deployment.<name>` (names below).
 
     The execution service owns the full event; this is the subset the strategy status
     needs, and readers ignore the rest.
@@ -121,5 +121,7 @@ class DeploymentChanged(msgspec.Struct, kw_only=True, rename="camel"):
     strategy_version_id: str | None = None
 
 
-DEPLOYMENT_STARTED = "started"
-DEPLOYMENT_STOPPED = "stopped"
+DEPLOYMENT_RUNNING = ("started", "resumed")
+"""Event names after which a deployment runs (a paused one still runs its exits)."""
+DEPLOYMENT_ENDED = ("stopped", "halted")
+"""Event names after which a deployment no longer runs."""
