@@ -7,11 +7,10 @@ from decimal import Decimal
 
 import msgspec
 import pytest
-from pydantic import ValidationError
-
 from contracts import marketdata as md
 from contracts import streams, subjects
 from contracts.events.marketdata import FEED_EVENT_NAMES, Bar, BarCorrected, FeedStale, Tick
+from pydantic import ValidationError
 
 T = datetime(2025, 7, 23, 3, 45, tzinfo=UTC)
 

@@ -11,9 +11,8 @@ import pytest
 from contracts import marketdata as md
 from contracts import subjects
 from contracts.events.marketdata import Bar, Tick
-from svckit.nats import request
-
 from marketdata.calendar import IST
+from svckit.nats import request
 
 from .conftest import until
 
