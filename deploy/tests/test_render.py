@@ -126,3 +126,17 @@ def test_alerts_and_dashboard_use_known_metrics(rendered: dict[str, list[dict]])
         bare = re.sub(r"\b(by|on)\s*\([^)]*\)", "", bare)  # nor grouping labels
         for name in re.findall(r"\b([a-z_][a-z0-9_]*)\s*(?:\{|\[|$|\))", bare):
             assert name in KNOWN_METRICS | functions, (name, expr)
+
+
+@pytest.mark.parametrize("conf", ["base/nats/nats.conf", "overlays/dev/nats-dev.conf"])
+def test_nats_configuration_is_accepted_by_nats_server(tmp_path: Path, conf: str) -> None:
+    from svckit.infra.binaries import nats_server_bin
+
+    (tmp_path / "auth").mkdir()
+    (tmp_path / "auth" / "auth.conf").write_text(
+        (K8S / "overlays" / "dev" / "nats-auth.conf").read_text())
+    (tmp_path / "nats.conf").write_text((K8S / conf).read_text())
+    proc = subprocess.run([str(nats_server_bin()), "-c", "nats.conf", "-t"], cwd=tmp_path,
+                          env={"POD_NAME": "nats-0"}, capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
