@@ -10,7 +10,7 @@ PYTHON ?= python3
 UV ?= $(shell command -v uv 2>/dev/null || { test -x "$$HOME/.local/bin/uv" && echo "$$HOME/.local/bin/uv"; } || echo "$(PYTHON) -m uv")
 # Each tests/ folder is named: their conftests then load before pytest is configured, which
 # is also what lets a package's own conftest declare pytest_plugins.
-TEST_DIRS := $(wildcard libs/*/tests services/*/tests sim/*/tests tests)
+TEST_DIRS := $(wildcard libs/*/tests services/*/tests sim/*/tests deploy/tests tests)
 PYTEST_ARGS ?=
 
 .PHONY: help uv sync web run status stop test lint bench clean clean-data

@@ -15,3 +15,10 @@ async def test_docs_page_and_its_assets_are_served_by_the_gateway(tmp_path):
         assert js.status_code == 200 and len(js.content) > 100_000
         spec = (await http.get("/api/openapi.json")).json()
         assert "/api/auth/login" in spec["paths"] and "/api/user/profile" in spec["paths"]
+
+
+async def test_asyncapi_document_is_served(tmp_path):
+    app = create_http_app(GatewaySettings(web_dist=tmp_path / "none"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
+        doc = (await http.get("/api/asyncapi")).json()
+    assert doc["asyncapi"].startswith("3.") and doc["channels"]

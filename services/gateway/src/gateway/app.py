@@ -38,6 +38,7 @@ def create_http_app(settings: GatewaySettings, routes: tuple[Route, ...] = ROUTE
     app = FastAPI(title="AlgoTrade API", version=VERSION, docs_url=None,
                   redoc_url=None, openapi_url="/api/openapi.json")
     docs.install(app, "/api/openapi.json", "AlgoTrade API")
+    docs.install_asyncapi(app)
     for route in routes:
         app.add_api_route(
             route.path, make_endpoint(route), methods=[route.method],

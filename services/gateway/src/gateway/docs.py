@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
@@ -28,3 +28,16 @@ def install(app: FastAPI, openapi_url: str = "/api/openapi.json", title: str = "
         )
 
     app.add_api_route("/api/docs", docs, methods=["GET"], include_in_schema=False)
+
+
+def install_asyncapi(app: FastAPI) -> None:
+    """Serve the AsyncAPI document of the public NATS subjects at /api/asyncapi."""
+    from contracts.asyncapi import build_document
+
+    document = build_document()
+
+    async def asyncapi() -> JSONResponse:
+        return JSONResponse(document)
+
+    app.add_api_route("/api/asyncapi", asyncapi, methods=["GET"], include_in_schema=False,
+                      summary="AsyncAPI document of the events third parties can subscribe to")
