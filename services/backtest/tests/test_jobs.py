@@ -131,3 +131,19 @@ async def test_in_progress_acks_keep_a_long_job_from_redelivery(settings, client
         gate.open.set()
         done = await status_is(alice, queued["id"], "completed")
         assert done["attempts"] == 1 and rt.services.worker.completed == 1
+
+
+async def test_a_job_whose_worker_died_on_its_last_delivery_is_failed(settings, client, events):
+    settings = settings.model_copy(update={"stale_job_s": 2.0})
+    gate = GatedHistory()
+    async with build_app(settings, gate) as rt:
+        alice = client("alice")
+        _, queued = await queue(alice)
+        await eventually(lambda: gate.waiting == 1, what="worker inside the history fetch")
+        assert await rt.services.worker.reap() == 0, "a job with a live heartbeat is left alone"
+        rt.services.worker_task.cancel()  # dies; suppose no delivery is left to retry it
+        await asyncio.gather(rt.services.worker_task, return_exceptions=True)
+        await eventually(rt.services.worker.reap, what="the silent job reaped")
+        failed = await alice.call(C.GET_BACKTEST, {"id": queued["id"]})
+        assert failed["status"] == "failed" and "no retry is left" in failed["error"]
+        await eventually(lambda: events.of(".backtest.failed"), what="failed event")

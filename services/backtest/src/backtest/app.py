@@ -80,6 +80,7 @@ async def build_app(settings: BacktestSettings,
         await rt.nc.flush()  # the server knows our subscriptions before anyone may call
         if settings.workers > 0:
             services.start_worker()
+            rt.spawn(worker.reap_forever())
         if settings.consume_deployments:
             rt.spawn(_consume_deployments(rt, strategies))
         try:

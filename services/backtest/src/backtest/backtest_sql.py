@@ -73,7 +73,22 @@ async def latest_completed(conn: asyncpg.Connection, sid: uuid.UUID) -> str | No
 async def start(conn: asyncpg.Connection, bid: uuid.UUID, now: Any) -> None:
     """Mark a backtest running (again, after a crashed attempt)."""
     await conn.execute("UPDATE backtests SET status = 'running', attempts = attempts + 1,"
-                       " progress = 0, started_at = $2, error = NULL WHERE id = $1", bid, now)
+                       " progress = 0, started_at = $2, heartbeat_at = now(), error = NULL"
+                       " WHERE id = $1", bid, now)
+
+
+async def heartbeat(conn: asyncpg.Connection, bid: uuid.UUID) -> None:
+    """Record that a running backtest's worker is alive."""
+    await conn.execute("UPDATE backtests SET heartbeat_at = now() WHERE id = $1"
+                       " AND status = 'running'", bid)
+
+
+async def lost(conn: asyncpg.Connection, stale_s: float) -> list[asyncpg.Record]:
+    """Lock running backtests whose worker has been silent for `stale_s` seconds."""
+    return await conn.fetch(
+        "SELECT id, user_id, strategy_id, strategy_version_id FROM backtests WHERE status ="
+        " 'running' AND heartbeat_at < now() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED",
+        stale_s)
 
 
 async def progress(conn: asyncpg.Connection, bid: uuid.UUID, percent: int) -> None:

@@ -22,6 +22,8 @@ class BacktestSettings(ServiceSettings):
     """How often a running job sends an in-progress ack (well under `job_ack_wait_s`)."""
     job_max_deliver: int = 5
     """Deliveries before a job that keeps crashing its worker is marked failed."""
+    stale_job_s: float | None = None
+    """A running backtest silent this long is failed (default: ack wait x (max deliver + 1) + 60 s)."""
     history_timeout_s: float = 120.0
     """How long to wait for marketdata's bulk-history export (it may backfill from Dhan)."""
     equity_points: int = 2000

@@ -97,7 +97,7 @@ class Worker:
         job = msgspec.json.decode(msg.data, type=BacktestJob)
         deliveries = msg.metadata.num_delivered if msg.metadata else 1
         last = deliveries >= self.s.job_max_deliver
-        beat = asyncio.create_task(self._heartbeat(msg))
+        beat = asyncio.create_task(self._heartbeat(msg, uuid.UUID(job.backtest_id)))
         started = time.perf_counter()
         try:
             stages = self.last_stages = await self.execute(job)
@@ -125,12 +125,15 @@ class Worker:
         finally:
             beat.cancel()
 
-    async def _heartbeat(self, msg: Msg) -> None:
+    async def _heartbeat(self, msg: Msg, bid: uuid.UUID) -> None:
         while True:
             await asyncio.sleep(self.s.job_heartbeat_s)
             try:
                 await msg.in_progress()
-            except (NatsError, OSError) as exc:  # a lost heartbeat only risks a redelivery, never a result
+                async with self.pool.acquire() as conn:
+                    await bsql.heartbeat(conn, bid)
+            except (NatsError, OSError, asyncpg.PostgresError) as exc:
+                # a lost heartbeat only risks a redelivery, never a result
                 log.warning("backtest.heartbeat_failed", error=str(exc))
 
     async def execute(self, job: BacktestJob) -> dict[str, float]:
@@ -217,3 +220,29 @@ class Worker:
             await emit_backtest(conn, backtest_event(BacktestFailed, row, self.clock,
                                                      reason=reason[:2000]))
         log.warning("backtest.failed", backtest_id=job.backtest_id, reason=reason)
+
+
+    def stale_after_s(self) -> float:
+        """Return how long a running backtest may stay silent before it counts as lost."""
+        return self.s.stale_job_s or self.s.job_ack_wait_s * (self.s.job_max_deliver + 1) + 60
+
+    async def reap(self) -> int:
+        """Fail running backtests whose worker went silent after the job's last delivery."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await bsql.lost(conn, self.stale_after_s())
+            for row in rows:
+                reason = "the worker running this backtest stopped and no retry is left"
+                await bsql.finish(conn, row["id"], "failed", reason, self.clock.now())
+                await emit_backtest(conn, backtest_event(BacktestFailed, row, self.clock,
+                                                         reason=reason))
+        return len(rows)
+
+    async def reap_forever(self) -> None:
+        """Reap lost backtests every ack wait."""
+        while True:
+            try:
+                if n := await self.reap():
+                    log.warning("backtest.reaped", count=n)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("backtest.reap_failed", error=str(exc))
+            await asyncio.sleep(self.s.job_ack_wait_s)
