@@ -3,6 +3,8 @@ Dhan simulator processes (issue 4, "Done when")."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -81,3 +83,27 @@ async def test_market_status_tells_the_session(api):
     nse = {s["segment"]: s for s in r.json()["segments"]}["NSE_EQ"]
     # the simulated clock runs inside Wednesday 23 July 2025's session
     assert nse["open"] is True and nse["sessionClose"].startswith("2025-07-23T10:00")
+
+
+async def test_ticks_arrive_over_ws_until_unsubscribed(api):
+    _, token, _ = await api.signup("ticker")
+    tcs = {"segment": "NSE_EQ", "securityId": "11536"}
+    async with api.socket(token) as ws:
+        await ws.send(json.dumps({"type": "subscribe", "instruments": [tcs]}))
+        ticks = []
+        while len(ticks) < 2:  # a second tick proves a stream, not a snapshot
+            msg = json.loads(await asyncio.wait_for(ws.recv(), 20))
+            assert msg["type"] in ("subscribed", "tick", "event"), msg
+            if msg["type"] == "tick":
+                ticks.append(msg["data"])
+        assert {(t["segment"], t["securityId"]) for t in ticks} == {("NSE_EQ", "11536")}
+        # prices in paise; TCS trades in the thousands of rupees
+        assert all(100_000 < t["ltp"] < 1_000_000 for t in ticks), ticks
+        await ws.send(json.dumps({"type": "unsubscribe", "instruments": [tcs]}))
+        while (msg := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] != "unsubscribed":
+            assert msg["type"] in ("tick", "event"), msg
+        await ws.send(json.dumps({"type": "subscribe", "instruments": [
+            {"segment": "NSE_EQ", "securityId": "*"}]}))
+        while (msg := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] == "tick":
+            pass  # conflated ticks sent before the unsubscribe took effect
+        assert msg["type"] == "error" and msg["error"] == "BAD_MESSAGE", msg
