@@ -1,5 +1,6 @@
-"""Browser fixtures: the REAL processes (dhansim, auth, brokerage, gateway serving web/dist) on
-isolated NATS, Postgres and Redis, and Debian's Chromium driven by Playwright.
+"""Browser fixtures: the REAL processes (dhansim, auth, brokerage, marketdata, mailsink, notify,
+gateway serving web/dist) on isolated NATS, Postgres and Redis, and Debian's Chromium driven
+by Playwright.
 
 Skipped, with the reason, when /usr/bin/chromium or the built SPA (web/dist/index.html) is
 missing: CI installs chromium and `make test` builds web/ first.
@@ -104,7 +105,7 @@ async def _mailed_token(nats_url: str, user_id: str, event: str, timeout: float)
 
 @contextmanager
 def running_site(pg_admin_dsn: str, redis_url: str, run_dir: Path) -> Iterator[Site]:
-    """Start dhansim, auth, brokerage and the gateway (serving web/dist) on fresh ports."""
+    """Start the platform's processes and the gateway (serving web/dist) on fresh ports."""
     tag = secrets.token_hex(4)
     (run_dir / "admin-password").write_text(ADMIN_PASSWORD)
     http_port, rest, feed, order = free_port(), free_port(), free_port(), free_port()
@@ -138,6 +139,26 @@ def running_site(pg_admin_dsn: str, redis_url: str, run_dir: Path) -> Iterator[S
             "BROKERAGE_DHAN_ORDER_WS_URL": f"ws://127.0.0.1:{order}",
         },
     )
+    marketdata = Process(
+        name="marketdata", module="marketdata", env_prefix="MARKETDATA_", schema="marketdata",
+        ops_port=free_port(),
+        env={
+            "MARKETDATA_DHAN_API_BASE": f"{sim_url}/v2",
+            "MARKETDATA_DHAN_FEED_URL": f"ws://127.0.0.1:{feed}",
+            "MARKETDATA_SCRIP_MASTER_URL": f"{sim_url}/api-data/api-scrip-master.csv",
+        },
+    )
+    smtp, mail_http = free_port(), free_port()
+    mailsink = Process(
+        name="mailsink", module="notify.mailsink", env_prefix="MAILSINK_", ports=(smtp, mail_http),
+        ready=f"http://127.0.0.1:{mail_http}/",
+        env={"MAILSINK_SMTP_PORT": str(smtp), "MAILSINK_HTTP_PORT": str(mail_http),
+             "MAILSINK_DIR": str(run_dir / "mail")},
+    )
+    notify = Process(
+        name="notify", module="notify", env_prefix="NOTIFY_", schema="notify", ops_port=free_port(),
+        env={"NOTIFY_SMTP_PORT": str(smtp), "NOTIFY_APP_BASE_URL": f"http://127.0.0.1:{http_port}"},
+    )
     gateway = Process(
         name="gateway", module="gateway", env_prefix="GATEWAY_", ports=(http_port,),
         ops_port=free_port(),
@@ -151,7 +172,8 @@ def running_site(pg_admin_dsn: str, redis_url: str, run_dir: Path) -> Iterator[S
             "GATEWAY_WEB_DIST": str(DIST),
         },
     )
-    processes = tuple(p for p in (dhansim, auth, brokerage, gateway)
+    # A service joins once its package exists (as in platform.toml).
+    processes = tuple(p for p in (dhansim, auth, brokerage, marketdata, mailsink, notify, gateway)
                       if importlib.util.find_spec(p.module) is not None)
     manifest = Manifest(processes=processes, database=f"browser_{tag}",
                         url=f"http://127.0.0.1:{http_port}", clock_url=f"{sim_url}/sim/clock")

@@ -90,6 +90,21 @@ def test_new_trader_journey(site: Site, new_page) -> None:
     expect(page.get_by_test_id("toast").filter(has_text="Connection works")).to_be_visible()
     shot(page, "04-brokerage")
 
+    # search RELIANCE with the keyboard, open it, and watch live ticks move the price
+    page.get_by_role("link", name="Market").click()
+    expect(page.get_by_test_id("market-status")).to_be_visible()
+    search = page.get_by_role("combobox", name="Search instruments")
+    search.fill("RELIANCE")
+    expect(page.get_by_role("option").first).to_contain_text("RELIANCE")
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(r"/market/NSE_EQ/2885"))
+    expect(page.get_by_test_id("candle-chart")).to_be_visible()
+    tick_time = page.get_by_test_id("tick-time")
+    expect(tick_time).to_contain_text("live", timeout=20_000)
+    first = tick_time.inner_text()
+    expect(tick_time).not_to_have_text(first, timeout=20_000)
+    shot(page, "05a-instrument")
+
     # a manual order: ticket, confirmation, live status in the order book, then cancel it
     page.on("dialog", lambda d: d.accept())
     page.get_by_role("link", name="Orders").click()
@@ -124,6 +139,14 @@ def test_new_trader_journey(site: Site, new_page) -> None:
     expect(page.get_by_role("cell", name="BUY")).to_have_count(1)
     expect(page.get_by_role("button", name="Export CSV")).to_be_enabled()
     shot(page, "06b-trades")
+
+    # the fill's notification: a number on the bell, an entry in the inbox, then all read
+    expect(page.get_by_test_id("unread-count")).to_be_visible()
+    page.get_by_role("link", name=re.compile(r"^Notifications \(")).click()
+    expect(page.get_by_test_id("inbox")).to_contain_text("Order filled")
+    shot(page, "06c-notifications")
+    page.get_by_role("button", name="Mark all read").click()
+    expect(page.get_by_test_id("unread-count")).to_have_count(0)
 
     page.get_by_role("link", name="Portfolio").click()
     expect(page.get_by_text("Available funds")).to_be_visible()

@@ -13,6 +13,9 @@ import { AdminUsers, AdminAudit } from "./pages/admin/Admin";
 import { Brokerage } from "./pages/brokerage/Brokerage";
 import { Orders } from "./pages/orders/Orders";
 import { Portfolio } from "./pages/portfolio/Portfolio";
+import { MarketSearch } from "./pages/market/Search";
+import { InstrumentPage } from "./pages/market/Instrument";
+import { Notifications } from "./pages/notifications/Notifications";
 
 function Protected({ children }: { children: React.ReactNode }) {
   const s = useSession();
@@ -45,6 +48,9 @@ export function App() {
         {hasRoute("/api/brokerages") && <Route path="brokerage" element={<Brokerage />} />}
         {hasRoute("/api/orders") && <Route path="orders" element={<Orders />} />}
         {hasRoute("/api/portfolio/summary") && <Route path="portfolio" element={<Portfolio />} />}
+        {hasRoute("/api/market/instruments") && <Route path="market" element={<MarketSearch />} />}
+        {hasRoute("/api/market/quote/{symbol}") && <Route path="market/:segment/:securityId" element={<InstrumentPage />} />}
+        {hasRoute("/api/notifications") && <Route path="notifications" element={<Notifications />} />}
       </Route>
       <Route path="*" element={<Navigate to="/" replace />} />
     </Routes>

@@ -8,15 +8,19 @@ import { live, type WsStatus } from "../lib/ws";
 import { applyTheme, currentTheme, type Theme } from "../lib/theme";
 import { toast, Toaster } from "../lib/toasts";
 import { KillSwitch } from "./KillSwitch";
+import { MarketStatus } from "./MarketStatus";
+import { Bell } from "../pages/notifications/Bell";
 import { affectedQueries, describeEvent } from "../lib/events";
 
 type NavItem = { to: string; label: string; route: string | null; admin?: boolean };
 // An entry shows only when the generated schema has its API: no screen pretends.
 const NAV: NavItem[] = [
   { to: "/", label: "Dashboard", route: null },
+  { to: "/market", label: "Market", route: "/api/market/instruments" },
   { to: "/brokerage", label: "Brokerage", route: "/api/brokerages" },
   { to: "/orders", label: "Orders", route: "/api/orders" },
   { to: "/portfolio", label: "Portfolio", route: "/api/portfolio/summary" },
+  { to: "/notifications", label: "Notifications", route: "/api/notifications" },
   { to: "/settings", label: "Settings", route: null },
   { to: "/admin/users", label: "Users", route: "/api/admin/users", admin: true },
   { to: "/admin/audit", label: "Audit log", route: "/api/admin/logs", admin: true },
@@ -34,7 +38,7 @@ export function Layout() {
     live.start();
     const offStatus = live.onStatus(setWs);
     const offEvent = live.onEvent((e) => {
-      const d = describeEvent(e);
+      const d = describeEvent(e, hasRoute("/api/notifications"));
       if (d) toast(d.title, d.body, d.tone);
       // Whatever the event touched is re-read over HTTP (the source of truth).
       affectedQueries(e.subject).forEach((k) => qc.invalidateQueries({ queryKey: [k] }));
@@ -82,8 +86,10 @@ export function Layout() {
             <span className={`inline-block h-2 w-2 rounded-full ${ws.connected ? "bg-emerald-500" : "bg-slate-400"}`} />
             {ws.connected ? "Live" : "Offline"}
           </span>
+          {hasRoute("/api/market/status") && <MarketStatus />}
           <div className="ml-auto flex items-center gap-2">
             {hasRoute("/api/killswitch") && <KillSwitch />}
+            {hasRoute("/api/notifications/unread-count") && <Bell />}
             <button onClick={cycleTheme} aria-label="Toggle theme" className="rounded-md px-2 py-1 text-sm hover:bg-slate-100 dark:hover:bg-slate-800">
               {theme === "dark" ? "☀" : "☾"}
             </button>

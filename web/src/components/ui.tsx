@@ -116,6 +116,7 @@ export function inr(v: string | number | null | undefined): string {
   return Number.isFinite(n) ? n.toLocaleString("en-IN", { style: "currency", currency: "INR", maximumFractionDigits: 2 }) : String(v);
 }
 
+/** Format an instant in India's time (the market's), whatever the browser's zone. */
 export function when(v: string | null | undefined): string {
-  return v ? new Date(v).toLocaleString() : "—";
+  return v ? new Date(v).toLocaleString("en-IN", { timeZone: "Asia/Kolkata", dateStyle: "medium", timeStyle: "medium" }) : "—";
 }

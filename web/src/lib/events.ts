@@ -5,11 +5,19 @@ type Described = { title: string; body?: string; tone: "info" | "error" | "succe
 
 const get = (d: Record<string, unknown>, camel: string, snake: string) => d[camel] ?? d[snake];
 
-/** Return a toast for an event, or null for events that are not worth interrupting for. */
-export function describeEvent(e: WsEvent): Described | null {
+// Order changes that the notify service does not turn into a notification of its own.
+const UNNOTIFIED_ORDER_EVENTS = new Set(["accepted", "partially_filled", "cancelled", "expired"]);
+
+/**
+ * Return a toast for an event, or null for events not worth interrupting for. When the
+ * notify service runs (`notifications`), its notifications are the toasts and order events
+ * only toast for the changes it does not notify about.
+ */
+export function describeEvent(e: WsEvent, notifications = false): Described | null {
   const [, , domain, name] = e.subject.split(".");
   const d = e.data;
   if (domain === "order") {
+    if (notifications && !UNNOTIFIED_ORDER_EVENTS.has(name)) return null;
     const side = String(get(d, "transactionType", "transaction_type") ?? "");
     const qty = String(d.quantity ?? "");
     const sec = String(get(d, "securityId", "security_id") ?? "");
@@ -17,10 +25,15 @@ export function describeEvent(e: WsEvent): Described | null {
     return { title: `Order ${name.replace("_", " ")}`, body: `${side} ${qty} × ${sec}${d.reason ? ` — ${String(d.reason)}` : ""}`, tone: bad ? "error" : name === "filled" ? "success" : "info" };
   }
   if (domain === "account") {
+    // Linking and unlinking are the user's own clicks, already confirmed on the page.
+    if (name === "linked" || name === "unlinked") return null;
     return { title: `Account ${name.replace("_", " ")}`, body: d.reason ? String(d.reason) : undefined, tone: name === "linked" ? "success" : name === "unlinked" ? "info" : "error" };
   }
   if (domain === "notification") {
-    return { title: String(d.title ?? "Notification"), body: d.body ? String(d.body) : undefined, tone: "info" };
+    if (name !== "created") return null; // a read, a delete or a grouped repeat is not news
+    const sev = String(d.severity ?? "info");
+    return { title: String(d.title ?? "Notification"), body: d.message ? String(d.message) : undefined,
+      tone: sev === "success" ? "success" : sev === "error" || sev === "critical" ? "error" : "info" };
   }
   return null;
 }
@@ -30,5 +43,6 @@ export function affectedQueries(subject: string): string[] {
   const domain = subject.split(".")[2];
   if (domain === "order" || domain === "trade") return ["order", "trade", "portfolio"];
   if (domain === "account") return ["account", "portfolio"];
+  if (domain === "notification") return ["notification"];
   return [domain];
 }
