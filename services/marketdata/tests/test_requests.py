@@ -29,15 +29,15 @@ async def test_leases_are_reference_counted_and_expire_off_the_feed(sim, app_for
     async with app_for() as rt:
         leases = rt.marketdata.leases
         feed = rt.marketdata.feed
-        await leases.acquire("page-a", [("NSE_EQ", "2885")], ttl_s=1)
         await request(rt.nc, md.LEASE, md.LeaseInstruments(owner="page-b", instruments=[RELIANCE],
                       ttl_s=60), reply_model=md.LeaseGranted)
+        await leases.acquire("page-a", [("NSE_EQ", "2885")], ttl_s=3)
         assert (await leases.active())[("NSE_EQ", "2885")] == 2
         await until(lambda: ("NSE_EQ", "2885") in feed.assigned)
         released = await request(rt.nc, md.RELEASE, md.ReleaseInstruments(owner="page-b"),
                                  reply_model=md.Released)
         assert released.released == 1
-        # page-a never renews: its one-second lease runs out and the feed drops the instrument.
+        # page-a never renews: its short lease runs out and the feed drops the instrument.
         await until(lambda: ("NSE_EQ", "2885") not in feed.assigned, timeout=10)
         assert await leases.active() == {}
         hub_conns = sim.sim.feed_hub.conns.get(rt.marketdata.feed.connections[0]._url
