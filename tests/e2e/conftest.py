@@ -38,6 +38,7 @@ ADMIN_PASSWORD = "Adm1n-e2e-password"
 PASSWORD = "Corr3ct-horse-battery"
 # platform.toml's gateway port and the mail sink's (notify.mailsink's defaults)
 APP_PORT, SMTP_PORT, MAIL_HTTP_PORT = 8080, 1025, 8025
+MARKET_SPEED = 3  # simulated market seconds per wall second
 _ips = itertools.count(1)
 
 
@@ -102,8 +103,13 @@ def _overrides(run_dir: Path, ports: dict[int, int], prefix: str) -> dict[str, d
             "GATEWAY_NATS_TIMEOUT_S": "3",
             "GATEWAY_WEB_DIST": str(run_dir / "no-web-dist"),
         },
-        # tests place bursts of orders; Dhan's per-second limits are not under test here
-        "dhansim": {"DHANSIM_RATE_LIMITS": "0"},
+        # tests place bursts of orders; Dhan's per-second limits are not under test here.
+        # The market runs at 3x so a 1-minute bar closes every 20 s (a deployment's first
+        # signal comes within the per-test timeout); the session still lasts two hours.
+        "dhansim": {"DHANSIM_RATE_LIMITS": "0", "DHANSIM_SPEED": str(MARKET_SPEED)},
+        # an intent is "stale" after 30 s of market time: at 3x that is only 10 s of a
+        # loaded test machine's time
+        "brokerage": {"BROKERAGE_STALE_INTENT_S": str(30 * MARKET_SPEED)},
         # paper accounts fill on RELIANCE ticks; keep it on the feed without a lease
         "marketdata": {"MARKETDATA_ALWAYS_SUBSCRIBE": '["NSE_EQ:2885"]'},
         # mail goes to this platform's sink (or to a port nobody serves), never to the
