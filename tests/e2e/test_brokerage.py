@@ -176,3 +176,41 @@ async def test_my_order_events_arrive_over_ws(api):
     assert all(s.startswith(f"evt.{user['id']}.order.") for s in orders)
     assert f"evt.{user['id']}.order.placed" in orders
     assert seen[-1]["data"]["orderId"] == r.json()["id"]
+
+
+async def test_a_paper_account_trades_on_live_ticks(api, e2e):
+    if not e2e.runs("marketdata"):
+        pytest.skip("paper fills need marketdata's ticks")
+    _, token, _ = await api.verified_signup("paper")
+    auth = api.bearer(token)
+    r = await api.http.post("/api/brokerages/link", headers=auth, json={
+        "broker": "paper", "startingCapital": "250000"})
+    assert r.status_code == 201, r.text
+    paper = r.json()
+    scope = {"accountId": paper["id"]}
+    r = await api.http.get("/api/portfolio/summary", headers=auth, params=scope)
+    assert r.status_code == 200 and Decimal(r.json()["availableFunds"]) == 250000, r.text
+    r = await api.http.post("/api/orders", headers=auth, json={
+        **RELIANCE, "accountId": paper["id"], "transactionType": "BUY", "quantity": 1,
+        "orderType": "LIMIT", "productType": "CNC", "price": "100"})
+    assert r.status_code == 201, r.text
+    resting = await _order(api, token, r.json()["id"], "accepted")
+    r = await api.http.put(f"/api/orders/{resting['id']}/cancel", headers=auth)
+    assert r.status_code == 200, r.text
+    await _order(api, token, resting["id"], "cancelled")
+
+    r = await api.http.post("/api/orders", headers=auth, json={
+        **RELIANCE, "accountId": paper["id"], "transactionType": "BUY", "quantity": 3,
+        "orderType": "MARKET", "productType": "CNC"})
+    assert r.status_code == 201, r.text
+    filled = await _order(api, token, r.json()["id"], "filled")
+    cost = Decimal(filled["averagePrice"]) * 3
+    positions = await api.until(lambda: api.http.get("/api/portfolio/positions", headers=auth,
+                                                     params=scope),
+                                lambda b: any(p["netQuantity"] == 3 for p in b["items"]),
+                                what="the paper position")
+    assert positions["items"][0]["securityId"] == "2885"
+    summary = (await api.http.get("/api/portfolio/summary", headers=auth, params=scope)).json()
+    # delivery blocks the full value, and charges come on top
+    assert Decimal(summary["availableFunds"]) <= 250000 - cost, (summary, cost)
+    assert Decimal(summary["availableFunds"]) > 250000 - cost - 100, (summary, cost)
