@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-import pytest
-from marketdata.fanout import Conflator, MarketFanout
+import asyncio
+import time
 
-from .conftest import until
+import pytest
+from gateway.market import Conflator, MarketFanout
+
+
+async def until(predicate, timeout: float = 10.0, interval: float = 0.02):
+    """Poll an (async or sync) predicate until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await asyncio.sleep(interval)
 
 KEY = ("NSE_EQ", "2885")
 
