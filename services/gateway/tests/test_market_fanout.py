@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
-from gateway.market import Conflator, MarketFanout
+from gateway.market import Conflator
 
 
 async def until(predicate, timeout: float = 10.0, interval: float = 0.02):
@@ -33,24 +32,3 @@ async def test_conflator_keeps_only_the_latest_tick_per_instrument():
     batch = await c.next_batch()
     assert batch == [(KEY, b"99"), (("NSE_EQ", "1333"), b"x")]
     assert (c.offered, c.conflated) == (101, 99)
-
-
-@pytest.mark.integration
-async def test_browser_subscriptions_lease_fan_out_and_release(sim, app_for):
-    async with app_for() as rt:
-        fan = MarketFanout(rt.nc, owner="gw-test", lease_ttl_s=30)
-        fast, slow = fan.attach("ws-1"), fan.attach("ws-2")
-        await fan.subscribe("ws-1", [KEY])
-        await fan.subscribe("ws-2", [KEY])
-        assert (await rt.marketdata.leases.active()) == {KEY: 1}, "one lease per gateway process"
-        sim.set_clock(speed=60, paused=False)
-        await rt.clock.sync()
-        first = await fast.next_batch()
-        assert first[0][0] == KEY
-        await until(lambda: slow.conflated > 0, timeout=15)
-        assert len(await slow.next_batch()) == 1, "a slow client gets only the latest tick"
-        await fan.detach("ws-1")
-        assert fan.instruments == 1
-        await fan.detach("ws-2")
-        assert fan.instruments == 0 and await rt.marketdata.leases.active() == {}
-        await until(lambda: KEY not in rt.marketdata.feed.assigned)
