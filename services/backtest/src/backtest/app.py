@@ -51,7 +51,7 @@ class Services:
 
     def start_worker(self) -> None:
         """Start (or restart) the JOBS consumer; `worker_task` is its task."""
-        self.worker_task = self.runtime.spawn(self.worker.run())
+        self.worker_task = self.runtime.spawn(pulling.supervise("jobs", self.worker.run))
 
 
 @contextlib.asynccontextmanager
@@ -82,7 +82,7 @@ async def build_app(settings: BacktestSettings,
             services.start_worker()
             rt.spawn(worker.reap_forever())
         if settings.consume_deployments:
-            rt.spawn(_consume_deployments(rt, strategies))
+            rt.spawn(pulling.supervise("deployments", lambda: _consume_deployments(rt, strategies)))
         try:
             yield rt
         finally:

@@ -8,11 +8,15 @@ hangs. These helpers check the task's pending cancel around every fetch.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
+from svckit.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def cancel_requested() -> bool:
@@ -43,3 +47,16 @@ async def close(sub: JetStreamContext.PullSubscription) -> None:
         await asyncio.shield(sub.unsubscribe())
     except (NatsError, asyncio.CancelledError):
         pass  # already closed, or the connection is going away anyway
+
+
+async def supervise(name: str, loop: Callable[[], Awaitable[None]], delay_s: float = 1.0) -> None:
+    """Run a consumer loop, restarting it after a crash (a JetStream API timeout under load)."""
+    while True:
+        try:
+            await loop()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("loop.crashed", loop=name)
+        await asyncio.sleep(delay_s)  # back off before attaching again
