@@ -1,6 +1,6 @@
-"""Browser fixtures: the REAL processes (dhansim, auth, brokerage, marketdata, mailsink, notify,
-gateway serving web/dist) on isolated NATS, Postgres and Redis, and Debian's Chromium driven
-by Playwright.
+"""Browser fixtures: the REAL processes (dhansim, auth, brokerage, marketdata, backtest,
+execution, mailsink, notify, gateway serving web/dist) on isolated NATS, Postgres and Redis,
+and Debian's Chromium driven by Playwright.
 
 Skipped, with the reason, when /usr/bin/chromium or the built SPA (web/dist/index.html) is
 missing: CI installs chromium and `make test` builds web/ first.
@@ -159,6 +159,10 @@ def running_site(pg_admin_dsn: str, redis_url: str, run_dir: Path) -> Iterator[S
         name="notify", module="notify", env_prefix="NOTIFY_", schema="notify", ops_port=free_port(),
         env={"NOTIFY_SMTP_PORT": str(smtp), "NOTIFY_APP_BASE_URL": f"http://127.0.0.1:{http_port}"},
     )
+    backtest = Process(name="backtest", module="backtest", env_prefix="BACKTEST_",
+                       schema="backtest", ops_port=free_port(), env={"BACKTEST_WORKERS": "1"})
+    execution = Process(name="execution", module="execution", env_prefix="EXECUTION_",
+                        schema="execution", ops_port=free_port())
     gateway = Process(
         name="gateway", module="gateway", env_prefix="GATEWAY_", ports=(http_port,),
         ops_port=free_port(),
@@ -173,7 +177,8 @@ def running_site(pg_admin_dsn: str, redis_url: str, run_dir: Path) -> Iterator[S
         },
     )
     # A service joins once its package exists (as in platform.toml).
-    processes = tuple(p for p in (dhansim, auth, brokerage, marketdata, mailsink, notify, gateway)
+    processes = tuple(p for p in (dhansim, auth, brokerage, marketdata, backtest,
+                                           execution, mailsink, notify, gateway)
                       if importlib.util.find_spec(p.module) is not None)
     manifest = Manifest(processes=processes, database=f"browser_{tag}",
                         url=f"http://127.0.0.1:{http_port}", clock_url=f"{sim_url}/sim/clock")
