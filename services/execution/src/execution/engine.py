@@ -75,7 +75,7 @@ class Engine:
             mine = await repo.heartbeat(conn, self.owner, self.s.lease_ttl_s)
             for dep_id in [i for i in self.runners if i not in mine]:
                 await self.drop(dep_id)
-            claimed = await repo.claim(conn, self.owner, self.s.lease_ttl_s, 500)
+            claimed = await repo.claim(conn, self.owner, self.s.lease_ttl_s, self.s.claim_batch)
         for row in claimed:
             try:
                 await self.acquire(row)
@@ -94,10 +94,10 @@ class Engine:
     async def acquire(self, row: dict) -> None:
         """Start running one deployment: warm up or restore, reconcile, subscribe."""
         runner = Runner(row, self.s.square_off_time, self.s.entry_cutoff_time)
+        await load_trades(self.pool, runner, self.clock.now())
         if row.get("state") is None:
             await warm_up(self, runner)
         else:
-            await load_trades(self.pool, runner, self.clock.now())
             problem = await reconcile(self, runner)
             if problem == "wait":
                 await self.pool.execute("UPDATE deployments SET owner = NULL WHERE id = $1::uuid",

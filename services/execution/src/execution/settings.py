@@ -26,6 +26,8 @@ class ExecutionSettings(ServiceSettings):
     lease_ttl_s: float = 15.0
     """How long a replica owns a deployment without a heartbeat."""
     heartbeat_s: float = 3.0
+    claim_batch: int = 100
+    """Deployments one replica takes per heartbeat, so replicas starting together share them."""
     stale_bar_s: float = 180.0
     """No bar for this long in market hours pauses new entries of that instrument."""
     md_lease_ttl_s: int = 120
