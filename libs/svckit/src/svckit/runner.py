@@ -62,7 +62,12 @@ class Runtime:
             if self._want_db:
                 await self._open_db()
             if self._want_redis:
-                self.redis = aioredis.from_url(s.redis_url, decode_responses=False)
+                # A bounded pool: an unbounded one opens a new connection for every request
+                # in flight once a burst builds up, and each new connection is costly.
+                pool = aioredis.BlockingConnectionPool.from_url(
+                    s.redis_url, max_connections=s.redis_pool_max, timeout=5)
+                self.redis = aioredis.Redis(connection_pool=pool)
+                self._stack.push_async_callback(pool.disconnect)
                 self._stack.push_async_callback(self.redis.aclose)
                 self.checks["redis"] = self._redis_ok
             self.nc = await connect(s)

@@ -40,6 +40,7 @@ class ServiceSettings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = ""
+    redis_pool_max: int = 64
 
     ops_host: str = "127.0.0.1"
     ops_port: int = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 
@@ -63,9 +64,9 @@ class GatewaySettings(ServiceSettings):
         """Return the Redis prefix auth's revocation keys live under."""
         return self.redis_prefix if self.revocation_prefix is None else self.revocation_prefix
 
-    def proxy_networks(self) -> list[IPv4Network | IPv6Network]:
-        """Return the trusted proxy networks."""
-        return [ip_network(p, strict=False) for p in self.trusted_proxies]
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """Return the trusted proxy networks (parsed once: this runs on every request)."""
+        return _networks(tuple(self.trusted_proxies))
 
     def is_trusted_proxy(self, host: str | None) -> bool:
         """Return whether a peer address may set X-Forwarded-For."""
@@ -76,3 +77,8 @@ class GatewaySettings(ServiceSettings):
         except ValueError:
             return False
         return any(addr in net for net in self.proxy_networks())
+
+
+@lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(p, strict=False) for p in cidrs)
