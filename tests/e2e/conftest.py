@@ -167,7 +167,7 @@ class WavePlatform(Platform):
         self._check_ports(procs)
         dsns = self._provision_databases(procs)
         first = [p for p in procs if p.provides_clock or p.ready.startswith("http")]
-        last = [p for p in procs if p.module == "gateway"]
+        last = [p for p in procs if p.name == "gateway"]
         middle = [p for p in procs if p not in first and p not in last]
         for wave in (first, middle, last):
             runs = [self._launch(p, dsns.get(p.name)) for p in wave]
