@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -81,7 +82,26 @@ async def _serve(gw: Gateway, route: Route, request: Request, call: CallInfo) ->
         except Unavailable as exc:
             raise HttpError.of(ErrorCode.SERVICE_UNAVAILABLE, str(exc),
                                headers={"Retry-After": "1"}) from exc
+    if route.file:
+        return await _file(gw, reply)
     return _render(gw, route, reply)
+
+
+async def _file(gw: Gateway, reply: Any) -> Response:
+    """Send a file reply: inline base64, or an object the service left in the Object Store."""
+    if not isinstance(reply, dict) or not reply.get("filename"):
+        raise HttpError.of(ErrorCode.INTERNAL_ERROR, "The service did not return a file")
+    if reply.get("contentBase64") is not None:
+        content = base64.b64decode(reply["contentBase64"])
+    else:
+        try:
+            store = await gw.nc.jetstream().object_store(reply["bucket"])
+            content = (await store.get(reply["objectName"])).data or b""
+        except Exception as exc:
+            raise HttpError.of(ErrorCode.NOT_FOUND, "The export expired; export again") from exc
+    name = str(reply["filename"]).replace('"', "")
+    return Response(content, media_type=reply.get("contentType") or "application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 async def _limit(gw: Gateway, bucket: Limit, ident: str, limit: int) -> None:

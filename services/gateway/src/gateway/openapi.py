@@ -46,6 +46,10 @@ def error_responses(route: Route) -> dict[int | str, dict[str, Any]]:
     if route.method in ("POST", "PUT", "PATCH"):
         codes.append(409)
     out: dict[int | str, dict[str, Any]] = {}
+    if route.file:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        out[route.status] = {"description": "The file (Content-Disposition: attachment)",
+                             "content": {"text/csv": binary, "application/pdf": binary}}
     for code in sorted(set(codes)):
         entry: dict[str, Any] = {"model": ApiError, "description": _ERROR_TEXT[code]}
         if code == 429:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from contracts import auth as A
+from contracts import backtest as BT
 from contracts import brokerage as B
 from contracts import marketdata as M
 from contracts import notify as NT
@@ -65,6 +66,7 @@ class Route:
     audit: bool | None = None
     cookie: Cookie = Cookie.NONE
     body_doc: type[BaseModel] | None = None  # documented body when it differs from `request`
+    file: bool = False  # the reply is a file (contracts.backtest.ExportFile), sent as bytes
     path_params: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -85,6 +87,7 @@ class Route:
 N, U, V, ADM = Access.NONE, Access.USER, Access.VERIFIED, Access.ADMIN
 AUTH, USER, ADMIN = "auth", "user", "admin"
 BRK, ORD, PF, MKT, NTF = "brokerage", "orders", "portfolio", "market", "notifications"
+STR, BKT, ANL = "strategies", "backtests", "analytics"
 
 ROUTES: tuple[Route, ...] = (
     # --- auth -----------------------------------------------------------------------
@@ -143,6 +146,29 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/market/quote/{symbol}", M.GET_QUOTE, M.GetQuote, M.Quote, U, "Latest quote of an instrument", MKT),
     Route("GET", "/api/market/historical", M.GET_HISTORY, M.GetHistory, M.History, U, "Candles of an instrument (interval, from, to)", MKT),
     Route("GET", "/api/market/status", M.MARKET_STATUS, M.MarketStatusQuery, M.MarketStatus, N, "Is the market open; feed health", MKT),
+    # --- strategies ---------------------------------------------------------------------
+    Route("GET", "/api/strategies", BT.LIST_STRATEGIES, BT.ListStrategies, Page[BT.Strategy], U, "List my strategies (status, instrument, search)", STR),
+    Route("POST", "/api/strategies", BT.CREATE_STRATEGY, BT.CreateStrategy, BT.Strategy, U, "Create a strategy (draft, version 1)", STR, status=201),
+    Route("POST", "/api/strategies/validate", BT.VALIDATE_RULES, BT.ValidateRules, BT.RulesValidation, U, "Check entry/exit rules; errors carry line and column", STR),
+    Route("GET", "/api/strategies/{id}", BT.GET_STRATEGY, BT.GetStrategy, BT.Strategy, U, "Get a strategy (optionally an older version)", STR),
+    Route("GET", "/api/strategies/{id}/versions", BT.LIST_VERSIONS, BT.StrategyRef, BT.StrategyVersions, U, "Version history of a strategy", STR),
+    Route("PUT", "/api/strategies/{id}", BT.UPDATE_STRATEGY, BT.UpdateStrategy, BT.Strategy, U, "Edit a strategy (stores a new version)", STR),
+    Route("DELETE", "/api/strategies/{id}", BT.DELETE_STRATEGY, BT.StrategyRef, BT.StrategyDeleted, U, "Delete (or archive, if referenced) a strategy", STR),
+    Route("POST", "/api/strategies/{id}/clone", BT.CLONE_STRATEGY, BT.StrategyRef, BT.Strategy, U, "Clone a strategy", STR, status=201),
+    # --- backtests ------------------------------------------------------------------------
+    Route("POST", "/api/backtests", BT.CREATE_BACKTEST, BT.CreateBacktest, BT.Backtest, U, "Queue a backtest of a strategy version", BKT, status=202),
+    Route("GET", "/api/backtests/history", BT.BACKTEST_HISTORY, BT.BacktestHistoryQuery, Page[BT.Backtest], U, "My past backtests", BKT),
+    Route("GET", "/api/backtests/{id}", BT.GET_BACKTEST, BT.BacktestRef, BT.Backtest, U, "Status and progress of a backtest", BKT),
+    Route("POST", "/api/backtests/{id}/cancel", BT.CANCEL_BACKTEST, BT.BacktestRef, BT.Backtest, U, "Cancel a queued or running backtest", BKT),
+    Route("GET", "/api/backtests/{id}/results", BT.BACKTEST_RESULTS, BT.GetResults, BT.BacktestResults, U, "Metrics, equity curve and trades", BKT),
+    Route("POST", "/api/backtests/{id}/export", BT.EXPORT_BACKTEST, BT.ExportBacktest, None, U, "Export trades or equity as CSV, or a PDF report", BKT, file=True),
+    Route("GET", "/api/backtests/{id}/export", BT.EXPORT_BACKTEST, BT.ExportBacktest, None, U, "Download an export (format=csv|pdf, part=trades|equity)", BKT, file=True),
+    # --- analytics ------------------------------------------------------------------------
+    Route("GET", "/api/analytics/strategy/{id}", BT.STRATEGY_ANALYTICS, BT.AnalyticsQuery, BT.StrategyAnalytics, U, "Performance metrics of a strategy", ANL),
+    Route("GET", "/api/analytics/compare", BT.COMPARE, BT.CompareQuery, BT.Comparison, U, "Compare backtests or strategies", ANL),
+    Route("GET", "/api/analytics/drawdown/{id}", BT.DRAWDOWN, BT.AnalyticsQuery, BT.DrawdownAnalysis, U, "Drawdown analysis", ANL),
+    Route("GET", "/api/analytics/distribution/{id}", BT.DISTRIBUTION, BT.AnalyticsQuery, BT.TradeDistribution, U, "Trade P&L distribution", ANL),
+    Route("GET", "/api/analytics/heatmap/{id}", BT.HEATMAP, BT.AnalyticsQuery, BT.ReturnsHeatmap, U, "Returns heat map", ANL),
     # --- notifications ----------------------------------------------------------------
     Route("GET", "/api/notifications", NT.LIST, NT.ListNotifications, NT.NotificationPage, U, "List my notifications (filters, pages)", NTF),
     Route("GET", "/api/notifications/unread-count", NT.UNREAD_COUNT, Empty, NT.UnreadCount, U, "Count my unread notifications", NTF),
