@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 from gateway.routes import ROUTES
 
@@ -33,7 +34,7 @@ def _services_run(e2e):
 
 
 async def test_typo_fix_backtest_five_years_and_read_the_results(api):
-    _, token, user = await api.signup("quant")
+    email, token, user = await api.signup("quant")
     auth = api.bearer(token)
     r = await api.http.post("/api/strategies/validate", headers=auth, json={"entryRule": TYPO})
     assert r.status_code == 200, r.text
@@ -91,6 +92,18 @@ async def test_typo_fix_backtest_five_years_and_read_the_results(api):
 
     r = await api.http.get(f"/api/strategies/{strategy['id']}", headers=auth)
     assert r.status_code == 200 and r.json()["status"] == "backtested"
+
+    if api.e2e.runs("notify"):  # the finished backtest is in the inbox and in the mail
+        inbox = await api.until(
+            lambda: api.http.get("/api/notifications", headers=auth,
+                                 params={"type": "BACKTEST_COMPLETED"}),
+            lambda b: b["items"], timeout=20, what="the backtest notification")
+        assert inbox["items"][0]["link"] == f"/backtests/{job['id']}"
+    if api.e2e.runs("notify.mailsink"):
+        async with httpx.AsyncClient(base_url=api.e2e.mail_url, timeout=5) as sink:
+            await api.until(lambda: sink.get("/api/messages"), lambda ms: any(
+                email in m["to"] and f"/backtests/{job['id']}" in m["text"] for m in ms),
+                timeout=20, what="the backtest mail")
 
 
 async def test_another_user_cannot_see_my_strategy_or_backtest(api):
