@@ -193,7 +193,7 @@ class ListTrades(PageQuery):
     until: UtcDateTime | None = None
 
 
-class TradeRef(ApiModel):
+class FillRef(ApiModel):
     """Name one fill."""
 
     trade_id: Id

@@ -88,7 +88,7 @@ def register(micro: MicroService, accounts: Accounts, manual: Manual, portfolio:
     async def list_trades(req: o.ListTrades, ctx: RequestContext) -> Page[o.Trade]:
         return await manual.trades(ctx.require_user(), req)
 
-    async def get_trade(req: o.TradeRef, ctx: RequestContext) -> o.Trade:
+    async def get_trade(req: o.FillRef, ctx: RequestContext) -> o.Trade:
         return await manual.trade(ctx.require_user(), req.trade_id)
 
     for subject, model, fn in (
@@ -105,7 +105,7 @@ def register(micro: MicroService, accounts: Accounts, manual: Manual, portfolio:
         (o.PLACE_ORDER, o.PlaceOrder, place), (o.CANCEL_ORDER, o.OrderRef, cancel),
         (o.MODIFY_ORDER, o.ModifyOrder, modify), (o.GET_ORDER, o.OrderRef, get_order),
         (o.LIST_ORDERS, o.ListOrders, list_orders), (o.LIST_TRADES, o.ListTrades, list_trades),
-        (o.GET_TRADE, o.TradeRef, get_trade),
+        (o.GET_TRADE, o.FillRef, get_trade),
     ):
         ep(subject, model, fn)
 

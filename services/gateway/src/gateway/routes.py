@@ -15,6 +15,7 @@ from enum import StrEnum
 from contracts import auth as A
 from contracts import backtest as BT
 from contracts import brokerage as B
+from contracts import execution as X
 from contracts import marketdata as M
 from contracts import notify as NT
 from contracts import orders as O
@@ -87,7 +88,7 @@ class Route:
 N, U, V, ADM = Access.NONE, Access.USER, Access.VERIFIED, Access.ADMIN
 AUTH, USER, ADMIN = "auth", "user", "admin"
 BRK, ORD, PF, MKT, NTF = "brokerage", "orders", "portfolio", "market", "notifications"
-STR, BKT, ANL = "strategies", "backtests", "analytics"
+STR, BKT, ANL, DEP = "strategies", "backtests", "analytics", "deployments"
 
 ROUTES: tuple[Route, ...] = (
     # --- auth -----------------------------------------------------------------------
@@ -132,15 +133,15 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/orders/{orderId}", O.GET_ORDER, O.OrderRef, O.Order, U, "Get an order", ORD),
     Route("PUT", "/api/orders/{orderId}", O.MODIFY_ORDER, O.ModifyOrder, O.Order, V, "Modify an open order", ORD),
     Route("PUT", "/api/orders/{orderId}/cancel", O.CANCEL_ORDER, O.OrderRef, O.Order, U, "Cancel an open order", ORD),
-    Route("GET", "/api/trades", O.LIST_TRADES, O.ListTrades, Page[O.Trade], U, "List my executed trades", ORD),
-    Route("GET", "/api/trades/{tradeId}", O.GET_TRADE, O.TradeRef, O.Trade, U, "Get a trade", ORD),
+    Route("GET", "/api/fills", O.LIST_TRADES, O.ListTrades, Page[O.Trade], U, "List my broker fills (executions of orders)", ORD),
+    Route("GET", "/api/fills/{tradeId}", O.GET_TRADE, O.FillRef, O.Trade, U, "Get a broker fill", ORD),
     # --- portfolio --------------------------------------------------------------------
     Route("GET", "/api/portfolio/summary", B.PORTFOLIO_SUMMARY, B.PortfolioQuery, B.PortfolioSummary, U, "Portfolio summary (value, funds, P&L)", PF),
     Route("GET", "/api/portfolio/positions", B.PORTFOLIO_POSITIONS, B.PortfolioQuery, B.PositionList, U, "Open positions", PF),
     Route("GET", "/api/portfolio/holdings", B.PORTFOLIO_HOLDINGS, B.PortfolioQuery, B.HoldingList, U, "Holdings", PF),
     Route("GET", "/api/portfolio/pnl", B.PORTFOLIO_PNL, B.PortfolioQuery, B.PnlBreakdown, U, "P&L breakdown", PF),
     Route("GET", "/api/portfolio/history", B.PORTFOLIO_HISTORY, B.HistoryQuery, B.PortfolioHistory, U, "Daily portfolio values", PF),
-    Route("POST", "/api/killswitch", B.KILL_SWITCH, B.SetKillSwitch, B.KillSwitchState, U, "Stop trading on one or all accounts", PF),
+    Route("POST", "/api/brokerages/killswitch", B.KILL_SWITCH, B.SetKillSwitch, B.KillSwitchState, U, "Block or unblock orders on one or all accounts (broker level)", BRK),
     # --- market data ------------------------------------------------------------------
     Route("GET", "/api/market/instruments", M.SEARCH_INSTRUMENTS, M.SearchInstruments, M.InstrumentPage, U, "Search instruments (exact symbol, then prefix, then fuzzy)", MKT),
     Route("GET", "/api/market/quote/{symbol}", M.GET_QUOTE, M.GetQuote, M.Quote, U, "Latest quote of an instrument", MKT),
@@ -169,6 +170,17 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/analytics/drawdown/{id}", BT.DRAWDOWN, BT.AnalyticsQuery, BT.DrawdownAnalysis, U, "Drawdown analysis", ANL),
     Route("GET", "/api/analytics/distribution/{id}", BT.DISTRIBUTION, BT.AnalyticsQuery, BT.TradeDistribution, U, "Trade P&L distribution", ANL),
     Route("GET", "/api/analytics/heatmap/{id}", BT.HEATMAP, BT.AnalyticsQuery, BT.ReturnsHeatmap, U, "Returns heat map", ANL),
+    # --- deployments and strategy trades ---------------------------------------------------
+    Route("GET", "/api/deployments", X.LIST_DEPLOYMENTS, X.ListDeployments, X.DeploymentPage, U, "List my deployments with live stats", DEP),
+    Route("POST", "/api/deployments", X.CREATE_DEPLOYMENT, X.CreateDeployment, X.Deployment, V, "Deploy a pinned strategy version to a linked account", DEP, status=201),
+    Route("GET", "/api/deployments/{id}", X.GET_DEPLOYMENT, X.DeploymentRef, X.Deployment, U, "Get a deployment with live stats", DEP),
+    Route("PUT", "/api/deployments/{id}/pause", X.PAUSE_DEPLOYMENT, X.DeploymentRef, X.Deployment, U, "Pause a deployment (no new entries)", DEP),
+    Route("PUT", "/api/deployments/{id}/resume", X.RESUME_DEPLOYMENT, X.DeploymentRef, X.Deployment, V, "Resume a paused deployment", DEP),
+    Route("DELETE", "/api/deployments/{id}", X.STOP_DEPLOYMENT, X.DeploymentRef, X.Deployment, U, "Stop a deployment", DEP),
+    Route("GET", "/api/deployments/{id}/logs", X.DEPLOYMENT_LOGS, X.DeploymentLogsQuery, X.ExecutionLogPage, U, "Execution log: signals and refusals with reasons", DEP),
+    Route("GET", "/api/trades", X.LIST_TRADES, X.ListStrategyTrades, X.StrategyTradePage, U, "My strategy trades (entry, exit, P&L, holding time)", DEP),
+    Route("GET", "/api/trades/{id}", X.GET_TRADE, X.TradeRef, X.StrategyTrade, U, "Get a strategy trade", DEP),
+    Route("POST", "/api/killswitch", X.KILL_SWITCH, X.ActivateKillSwitch, X.KillSwitchResult, U, "Kill switch: stop every deployment, cancel open orders, flatten", DEP),
     # --- notifications ----------------------------------------------------------------
     Route("GET", "/api/notifications", NT.LIST, NT.ListNotifications, NT.NotificationPage, U, "List my notifications (filters, pages)", NTF),
     Route("GET", "/api/notifications/unread-count", NT.UNREAD_COUNT, Empty, NT.UnreadCount, U, "Count my unread notifications", NTF),
