@@ -13,7 +13,7 @@ UV ?= $(shell command -v uv 2>/dev/null || { test -x "$$HOME/.local/bin/uv" && e
 TEST_DIRS := $(wildcard libs/*/tests services/*/tests sim/*/tests deploy/tests tests)
 PYTEST_ARGS ?=
 
-.PHONY: help uv sync web run status stop test lint bench clean clean-data
+.PHONY: help uv sync web web-check run status stop test lint bench clean clean-data
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -48,8 +48,13 @@ status: ## tell whether the platform runs here
 stop: ## stop a platform started by `make run` elsewhere
 	@$(UV) run --no-sync python -m svckit.devrun stop
 
-test: sync web ## run every test (pytest exits non-zero when a test fails or none ran)
+test: sync web web-check ## run every test (pytest exits non-zero when a test fails or none ran)
 	@$(UV) run --no-sync pytest $(TEST_DIRS) $(PYTEST_ARGS)
+
+web-check: ## the SPA's unit tests, and fail when its generated API client is stale
+	@if [ -f web/package.json ] && command -v npm >/dev/null; then \
+	  cd web && npm run --silent check:api && npm run --silent test; \
+	fi
 
 lint: sync ## check the Python code with ruff
 	@$(UV) run --no-sync ruff check .
