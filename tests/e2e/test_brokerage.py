@@ -214,3 +214,28 @@ async def test_a_paper_account_trades_on_live_ticks(api, e2e):
     # delivery blocks the full value, and charges come on top
     assert Decimal(summary["availableFunds"]) <= 250000 - cost, (summary, cost)
     assert Decimal(summary["availableFunds"]) > 250000 - cost - 100, (summary, cost)
+
+
+async def test_the_account_kill_switch_blocks_orders_until_lifted(api):
+    _, token, _ = await api.verified_signup("halted")
+    auth = api.bearer(token)
+    account, _, _ = await _link_dhan(api, token)
+    order = {**RELIANCE, "accountId": account["id"], "transactionType": "BUY", "quantity": 1,
+             "orderType": "MARKET", "productType": "INTRADAY"}
+    r = await api.http.post("/api/brokerages/killswitch", headers=auth,
+                            json={"accountId": account["id"], "activate": True})
+    assert r.status_code == 200 and r.json()["accounts"] == {account["id"]: True}, r.text
+    r = await api.http.get(f"/api/brokerages/{account['id']}", headers=auth)
+    assert r.json()["killSwitch"] is True
+    r = await api.http.post("/api/orders", headers=auth, json=order)
+    if r.status_code == 201:  # refused by the broker side rather than at the door
+        await _order(api, token, r.json()["id"], "rejected")
+    else:
+        body = r.json()
+        assert 400 <= r.status_code < 500 and body["code"] == r.status_code and body["message"]
+    r = await api.http.post("/api/brokerages/killswitch", headers=auth,
+                            json={"accountId": account["id"], "activate": False})
+    assert r.status_code == 200 and r.json()["accounts"] == {account["id"]: False}, r.text
+    r = await api.http.post("/api/orders", headers=auth, json=order)
+    assert r.status_code == 201, r.text
+    await _order(api, token, r.json()["id"], "filled")
