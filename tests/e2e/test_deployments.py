@@ -102,7 +102,7 @@ async def test_deploy_on_paper_trade_pause_resume_and_kill(api, e2e):
             timeout=20, what="the deployment's notifications")
 
 
-async def test_live_deploy_needs_the_risk_warning_and_a_working_token(api):
+async def test_live_deploy_needs_the_risk_warning_then_trades_at_the_broker(api):
     token, _, strategy = await _setup(api, "live")
     auth = api.bearer(token)
     client_id, dhan_token = await api.sim_client()
@@ -125,5 +125,17 @@ async def test_live_deploy_needs_the_risk_warning_and_a_working_token(api):
         api.error(r, 404, "NOT_FOUND")
         r = await other_http.put(f"/api/deployments/{dep['id']}/pause", headers=api.bearer(other))
         api.error(r, 404, "NOT_FOUND")
+    # the next closed bar trades at the (simulated) broker
+    orders = await api.until(
+        lambda: api.http.get("/api/orders", headers=auth, params={"deploymentId": dep["id"]}),
+        lambda b: any(o["status"] == "filled" for o in b["items"]), timeout=60,
+        what="the live deployment's order to fill at the broker")
+    filled = next(o for o in orders["items"] if o["status"] == "filled")
+    assert filled["accountId"] == dhan["id"] and filled["brokerOrderId"]
+    await api.until(
+        lambda: api.http.get("/api/portfolio/positions", headers=auth,
+                             params={"accountId": dhan["id"]}),
+        lambda b: any(p["securityId"] == "2885" and p["netQuantity"] == 1 for p in b["items"]),
+        what="the broker's position")
     r = await api.http.delete(f"/api/deployments/{dep['id']}", headers=auth)
     assert r.status_code == 200 and r.json()["status"] == "stopped", r.text
