@@ -104,7 +104,7 @@ def test_new_trader_journey(site: Site, new_page) -> None:
     expect(book.locator("tbody tr")).to_have_count(2)
     expect(book.locator("tbody tr").first.get_by_test_id("order-status")).to_have_text("filled")
     page.get_by_role("button", name="Trades").click()
-    expect(page.get_by_role("cell", name="BUY")).to_have_count(1)
+    expect(page.get_by_role("cell", name="BUY")).to_have_count(1, timeout=20_000)
     expect(page.get_by_role("button", name="Export CSV")).to_be_enabled()
     shot(page, "06b-trades")
 

@@ -16,6 +16,14 @@ import { Portfolio } from "./pages/portfolio/Portfolio";
 import { MarketSearch } from "./pages/market/Search";
 import { InstrumentPage } from "./pages/market/Instrument";
 import { Notifications } from "./pages/notifications/Notifications";
+import { Strategies } from "./pages/strategies/Strategies";
+import { StrategyBuilder } from "./pages/strategies/Builder";
+import { BacktestForm } from "./pages/backtests/BacktestForm";
+import { BacktestPage } from "./pages/backtests/Backtest";
+import { BacktestCompare, BacktestHistory } from "./pages/backtests/History";
+import { Deployments } from "./pages/deployments/Deployments";
+import { DeploymentMonitor } from "./pages/deployments/Monitor";
+
 
 function Protected({ children }: { children: React.ReactNode }) {
   const s = useSession();
@@ -51,6 +59,16 @@ export function App() {
         {hasRoute("/api/market/instruments") && <Route path="market" element={<MarketSearch />} />}
         {hasRoute("/api/market/quote/{symbol}") && <Route path="market/:segment/:securityId" element={<InstrumentPage />} />}
         {hasRoute("/api/notifications") && <Route path="notifications" element={<Notifications />} />}
+        {hasRoute("/api/strategies") && <Route path="strategies" element={<Strategies />} />}
+        {hasRoute("/api/strategies") && <Route path="strategies/new" element={<StrategyBuilder />} />}
+        {hasRoute("/api/strategies/{id}") && <Route path="strategies/:id" element={<StrategyBuilder />} />}
+        {hasRoute("/api/backtests/history") && <Route path="backtests" element={<BacktestHistory />} />}
+        {hasRoute("/api/backtests") && <Route path="backtests/new" element={<BacktestForm />} />}
+        {hasRoute("/api/analytics/compare") && <Route path="backtests/compare" element={<BacktestCompare />} />}
+        {hasRoute("/api/backtests/{id}") && <Route path="backtests/:id" element={<BacktestPage />} />}
+        {hasRoute("/api/deployments") && <Route path="deployments" element={<Deployments />} />}
+        {hasRoute("/api/deployments/{id}") && <Route path="deployments/:id" element={<DeploymentMonitor />} />}
+
       </Route>
       <Route path="*" element={<Navigate to="/" replace />} />
     </Routes>

@@ -89,6 +89,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/analytics/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Compare backtests or strategies */
+        get: operations["get_api_analytics_compare"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/distribution/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Trade P&L distribution */
+        get: operations["get_api_analytics_distribution_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/drawdown/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Drawdown analysis */
+        get: operations["get_api_analytics_drawdown_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/heatmap/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Returns heat map */
+        get: operations["get_api_analytics_heatmap_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/strategy/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Performance metrics of a strategy */
+        get: operations["get_api_analytics_strategy_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/disable-2fa": {
         parameters: {
             query?: never;
@@ -293,6 +378,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/backtests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a backtest of a strategy version */
+        post: operations["post_api_backtests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backtests/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My past backtests */
+        get: operations["get_api_backtests_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backtests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Status and progress of a backtest */
+        get: operations["get_api_backtests_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backtests/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a queued or running backtest */
+        post: operations["post_api_backtests_id_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backtests/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download an export (format=csv|pdf, part=trades|equity) */
+        get: operations["get_api_backtests_id_export"];
+        put?: never;
+        /** Export trades or equity as CSV, or a PDF report */
+        post: operations["post_api_backtests_id_export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backtests/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Metrics, equity curve and trades */
+        get: operations["get_api_backtests_id_results"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/brokerages": {
         parameters: {
             query?: never;
@@ -321,6 +509,23 @@ export interface paths {
         put?: never;
         /** Start Dhan's API-key consent flow */
         post: operations["post_api_brokerages_consent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/brokerages/killswitch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Block or unblock orders on one or all accounts (broker level) */
+        post: operations["post_api_brokerages_killswitch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -414,6 +619,127 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List my deployments with live stats */
+        get: operations["get_api_deployments"];
+        put?: never;
+        /** Deploy a pinned strategy version to a linked account */
+        post: operations["post_api_deployments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a deployment with live stats */
+        get: operations["get_api_deployments_id"];
+        put?: never;
+        post?: never;
+        /** Stop a deployment */
+        delete: operations["delete_api_deployments_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Execution log: signals and refusals with reasons */
+        get: operations["get_api_deployments_id_logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Pause a deployment (no new entries) */
+        put: operations["put_api_deployments_id_pause"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Resume a paused deployment */
+        put: operations["put_api_deployments_id_resume"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/fills": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List my broker fills (executions of orders) */
+        get: operations["get_api_fills"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/fills/{tradeId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a broker fill */
+        get: operations["get_api_fills_tradeid"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/killswitch": {
         parameters: {
             query?: never;
@@ -423,7 +749,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stop trading on one or all accounts */
+        /** Kill switch: stop every deployment, cancel open orders, flatten */
         post: operations["post_api_killswitch"];
         delete?: never;
         options?: never;
@@ -792,6 +1118,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/strategies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List my strategies (status, instrument, search) */
+        get: operations["get_api_strategies"];
+        put?: never;
+        /** Create a strategy (draft, version 1) */
+        post: operations["post_api_strategies"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check entry/exit rules; errors carry line and column */
+        post: operations["post_api_strategies_validate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a strategy (optionally an older version) */
+        get: operations["get_api_strategies_id"];
+        /** Edit a strategy (stores a new version) */
+        put: operations["put_api_strategies_id"];
+        post?: never;
+        /** Delete (or archive, if referenced) a strategy */
+        delete: operations["delete_api_strategies_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{id}/clone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Clone a strategy */
+        post: operations["post_api_strategies_id_clone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/strategies/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Version history of a strategy */
+        get: operations["get_api_strategies_id_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/trades": {
         parameters: {
             query?: never;
@@ -799,7 +1213,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List my executed trades */
+        /** My strategy trades (entry, exit, P&L, holding time) */
         get: operations["get_api_trades"];
         put?: never;
         post?: never;
@@ -809,15 +1223,15 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/trades/{tradeId}": {
+    "/api/trades/{id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Get a trade */
-        get: operations["get_api_trades_tradeid"];
+        /** Get a strategy trade */
+        get: operations["get_api_trades_id"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1007,6 +1421,23 @@ export interface components {
          */
         AccountStatus: "pending_consent" | "active" | "reauth_required" | "disconnected" | "inactive";
         /**
+         * ActivateKillSwitch
+         * @description Stop every deployment of the user, cancel their open orders, flatten their positions.
+         */
+        ActivateKillSwitch: {
+            /**
+             * Brokerkillswitch
+             * @description also switch the broker's own kill switch on every account
+             * @default false
+             */
+            brokerKillSwitch: boolean;
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+        };
+        /**
          * AdminSetStatus
          * @description Suspend or reactivate a user (admin); suspension revokes sessions at once.
          */
@@ -1106,6 +1537,99 @@ export interface components {
             userId?: string | null;
         };
         /**
+         * Backtest
+         * @description A backtest job and where it stands.
+         */
+        Backtest: {
+            /**
+             * Attempts
+             * @default 0
+             */
+            attempts: number;
+            /** Completedat */
+            completedAt?: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Error */
+            error?: string | null;
+            /** Id */
+            id: string;
+            /** Metrics */
+            metrics?: {
+                [key: string]: unknown;
+            } | null;
+            params: components["schemas"]["BacktestParams"];
+            /** Progress */
+            progress: number;
+            /** Startedat */
+            startedAt?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "cancelled";
+            /** Strategyid */
+            strategyId: string;
+            /** Strategyname */
+            strategyName: string;
+            /** Strategyversion */
+            strategyVersion: number;
+            /** Strategyversionid */
+            strategyVersionId: string;
+        };
+        /**
+         * BacktestParams
+         * @description The parameters a backtest ran with (pinned at creation).
+         */
+        BacktestParams: {
+            /** Costs */
+            costs: boolean;
+            /**
+             * Fromdate
+             * Format: date
+             */
+            fromDate: string;
+            /** Initialcapital */
+            initialCapital: string;
+            /**
+             * Interval
+             * @enum {string}
+             */
+            interval: "1m" | "5m" | "15m" | "1h" | "1d";
+            /** Slippagebps */
+            slippageBps: number;
+            /**
+             * Todate
+             * Format: date
+             */
+            toDate: string;
+        };
+        /**
+         * BacktestResults
+         * @description Metrics (definitions in libs/backtesting/README.md), equity curve, one page of trades.
+         */
+        BacktestResults: {
+            /** Bars */
+            bars: number;
+            /** Equitycurve */
+            equityCurve: components["schemas"]["EquityPoint"][];
+            /** Id */
+            id: string;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "cancelled";
+            trades: components["schemas"]["contracts__api__Page_Trade___2"];
+        };
+        /**
          * Broker
          * @description Where an account's orders go.
          * @enum {string}
@@ -1177,6 +1701,33 @@ export interface components {
             webhook: boolean | null;
         };
         /**
+         * Comparison
+         * @description Backtests side by side, in the order asked.
+         */
+        Comparison: {
+            /** Rows */
+            rows: components["schemas"]["ComparisonRow"][];
+        };
+        /**
+         * ComparisonRow
+         * @description One backtest in a comparison.
+         */
+        ComparisonRow: {
+            /** Backtestid */
+            backtestId: string;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            params: components["schemas"]["BacktestParams"];
+            /** Strategyid */
+            strategyId: string;
+            /** Strategyname */
+            strategyName: string;
+            /** Strategyversion */
+            strategyVersion: number;
+        };
+        /**
          * CompleteConsent
          * @description Finish the consent flow with the `tokenId` Dhan redirected with.
          */
@@ -1226,6 +1777,161 @@ export interface components {
             expiresInDays: number | null;
             /** Name */
             name: string;
+        };
+        /**
+         * CreateBacktest
+         * @description Queue a backtest of a strategy version (default: the current one) over [fromDate, toDate].
+         */
+        CreateBacktest: {
+            /**
+             * Costs
+             * @default true
+             */
+            costs: boolean;
+            /**
+             * Fromdate
+             * Format: date
+             */
+            fromDate: string;
+            /**
+             * Initialcapital
+             * @default 100000
+             */
+            initialCapital: number | string;
+            /**
+             * Interval
+             * @description default: the strategy's timeframe
+             * @default null
+             */
+            interval: ("1m" | "5m" | "15m" | "1h" | "1d") | null;
+            /**
+             * Slippagebps
+             * @default 0
+             */
+            slippageBps: number;
+            /** Strategyid */
+            strategyId: string;
+            /**
+             * Strategyversionid
+             * @default null
+             */
+            strategyVersionId: string | null;
+            /**
+             * Todate
+             * Format: date
+             */
+            toDate: string;
+        };
+        /**
+         * CreateDeployment
+         * @description Deploy a pinned strategy version to a linked account (Dhan or paper).
+         *
+         *     `quantity` defaults to the strategy's position size (shares or lots); `maxPositions` to the
+         *     strategy's. Live (Dhan) accounts need `riskAcknowledged: true`.
+         */
+        CreateDeployment: {
+            /**
+             * Accountdailylosslimit
+             * @default null
+             */
+            accountDailyLossLimit: number | string | null;
+            /** Accountid */
+            accountId: string;
+            /**
+             * Dailylosslimit
+             * @default null
+             */
+            dailyLossLimit: number | string | null;
+            /**
+             * Maxnotional
+             * @default null
+             */
+            maxNotional: number | string | null;
+            /**
+             * Maxpositions
+             * @default null
+             */
+            maxPositions: number | null;
+            /**
+             * Maxquantity
+             * @description largest position size in units
+             * @default null
+             */
+            maxQuantity: number | null;
+            /**
+             * Quantity
+             * @default null
+             */
+            quantity: number | null;
+            /**
+             * Riskacknowledged
+             * @default false
+             */
+            riskAcknowledged: boolean;
+            /** Strategyid */
+            strategyId: string;
+            /**
+             * Strategyversion
+             * @description default: current
+             * @default null
+             */
+            strategyVersion: number | null;
+        };
+        /**
+         * CreateStrategy
+         * @description Create a strategy (status draft, version 1).
+         */
+        CreateStrategy: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Direction
+             * @default long
+             * @enum {string}
+             */
+            direction: "long" | "short";
+            /** Entryrule */
+            entryRule: string;
+            /** Exitrule */
+            exitRule: string;
+            instrument: components["schemas"]["StrategyInstrument"];
+            /**
+             * Maxpositions
+             * @default 1
+             */
+            maxPositions: number;
+            /** Name */
+            name: string;
+            /**
+             * Positionsize
+             * @description shares or lots
+             * @default 1
+             */
+            positionSize: number;
+            /**
+             * Producttype
+             * @default delivery
+             * @enum {string}
+             */
+            productType: "intraday" | "delivery";
+            /**
+             * Stoplosspct
+             * @default null
+             */
+            stopLossPct: number | string | null;
+            /**
+             * Targetpct
+             * @default null
+             */
+            targetPct: number | string | null;
+            /**
+             * Timeframe
+             * @enum {string}
+             */
+            timeframe: "1m" | "5m" | "15m" | "1h" | "1d";
         };
         /**
          * CreateWebhook
@@ -1284,6 +1990,122 @@ export interface components {
             userId: string;
         };
         /**
+         * Deployment
+         * @description A deployment as the user sees it.
+         */
+        Deployment: {
+            /** Accountdailylosslimit */
+            accountDailyLossLimit?: string | null;
+            /** Accountid */
+            accountId: string;
+            /** Broker */
+            broker: string;
+            /** Dailylosslimit */
+            dailyLossLimit?: string | null;
+            /**
+             * Deployedat
+             * Format: date-time
+             */
+            deployedAt: string;
+            /** Direction */
+            direction: string;
+            /**
+             * Entriespaused
+             * @description why new entries are held
+             */
+            entriesPaused?: string | null;
+            /** Errormessage */
+            errorMessage?: string | null;
+            /** Id */
+            id: string;
+            /** Maxnotional */
+            maxNotional?: string | null;
+            /** Maxpositions */
+            maxPositions: number;
+            /** Maxquantity */
+            maxQuantity?: number | null;
+            /** Name */
+            name: string;
+            /** Pausedat */
+            pausedAt?: string | null;
+            /** Product */
+            product: string;
+            /** Quantity */
+            quantity: number;
+            /** Securityid */
+            securityId: string;
+            /** Segment */
+            segment: string;
+            stats?: components["schemas"]["DeploymentStats"];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "paused" | "stopped" | "halted" | "error";
+            /** Stoppedat */
+            stoppedAt?: string | null;
+            /** Strategyid */
+            strategyId: string;
+            /** Strategyversion */
+            strategyVersion: number;
+            /** Strategyversionid */
+            strategyVersionId: string;
+            /** Symbol */
+            symbol: string;
+            /** Timeframe */
+            timeframe: string;
+        };
+        /**
+         * DeploymentStats
+         * @description Live numbers of one deployment.
+         */
+        DeploymentStats: {
+            /**
+             * Failedorders
+             * @default 0
+             */
+            failedOrders: number;
+            /** Lastbarat */
+            lastBarAt?: string | null;
+            /** Lastprice */
+            lastPrice?: string | null;
+            /**
+             * Netquantity
+             * @default 0
+             */
+            netQuantity: number;
+            /**
+             * Openpositions
+             * @default 0
+             */
+            openPositions: number;
+            /**
+             * Realizedpnl
+             * @default 0.000000
+             */
+            realizedPnl: string;
+            /**
+             * Successfulorders
+             * @default 0
+             */
+            successfulOrders: number;
+            /**
+             * Totalorders
+             * @default 0
+             */
+            totalOrders: number;
+            /**
+             * Totalpnl
+             * @default 0.000000
+             */
+            totalPnl: string;
+            /**
+             * Unrealizedpnl
+             * @default 0.000000
+             */
+            unrealizedPnl: string;
+        };
+        /**
          * Disable2fa
          * @description Turn 2FA off; needs the password and a current code or a recovery code.
          */
@@ -1302,6 +2124,67 @@ export interface components {
             recoveryCode: string | null;
         };
         /**
+         * DrawdownAnalysis
+         * @description The deepest drawdown periods and the drawdown curve.
+         */
+        DrawdownAnalysis: {
+            /** Backtestid */
+            backtestId: string;
+            /** Curve */
+            curve: components["schemas"]["EquityPoint"][];
+            /** Maxdrawdown */
+            maxDrawdown: number;
+            /** Maxdrawdownpct */
+            maxDrawdownPct: number;
+            /** Periods */
+            periods: components["schemas"]["DrawdownPeriod"][];
+            /** Strategyid */
+            strategyId: string;
+        };
+        /**
+         * DrawdownPeriod
+         * @description A run of bars below the running equity peak.
+         */
+        DrawdownPeriod: {
+            /** Depth */
+            depth: number;
+            /** Depthpct */
+            depthPct: number;
+            /** Durationbars */
+            durationBars: number;
+            /** Durationseconds */
+            durationSeconds: number;
+            /** Recovery */
+            recovery: string | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * Trough
+             * Format: date-time
+             */
+            trough: string;
+        };
+        /**
+         * EquityPoint
+         * @description Equity and drawdown at one bar's close (the curve is thinned to a bounded size).
+         */
+        EquityPoint: {
+            /** Drawdown */
+            drawdown: number;
+            /** Drawdownpct */
+            drawdownPct: number;
+            /** Equity */
+            equity: number;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+        };
+        /**
          * ErrorCode
          * @description Machine-readable error codes; each maps to one HTTP status.
          * @enum {string}
@@ -1313,6 +2196,66 @@ export interface components {
          * @enum {string}
          */
         ExchangeSegment: "NSE_EQ" | "NSE_FNO" | "NSE_CURRENCY" | "BSE_EQ" | "BSE_FNO" | "BSE_CURRENCY" | "MCX_COMM";
+        /**
+         * ExecutionLog
+         * @description One evaluation that produced a signal or a refusal, or an engine action.
+         */
+        ExecutionLog: {
+            /** Action */
+            action: string;
+            /** Bar */
+            bar?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Deploymentid */
+            deploymentId: string;
+            /** Id */
+            id: number;
+            /** Intentid */
+            intentId?: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "signal" | "refusal" | "order" | "halt" | "info";
+            /** Message */
+            message: string;
+            /** Reasons */
+            reasons?: string[];
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /** Values */
+            values?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * ExportBacktest
+         * @description Export a completed backtest: CSV of trades or equity, or a PDF report.
+         */
+        ExportBacktestBody: {
+            /**
+             * Format
+             * @default csv
+             * @enum {string}
+             */
+            format: "csv" | "pdf";
+            /**
+             * Part
+             * @description CSV only
+             * @default trades
+             * @enum {string}
+             */
+            part: "trades" | "equity";
+        };
         /**
          * FeedHealth
          * @description The live feed as the service sees it.
@@ -1478,6 +2421,22 @@ export interface components {
             underlyingSecurityId?: string | null;
             /** Underlyingsymbol */
             underlyingSymbol?: string | null;
+        };
+        /**
+         * KillSwitchResult
+         * @description What the kill switch did.
+         */
+        KillSwitchResult: {
+            /** Brokeraccounts */
+            brokerAccounts?: {
+                [key: string]: boolean;
+            };
+            /** Cancelledorders */
+            cancelledOrders: number;
+            /** Exitintents */
+            exitIntents: number;
+            /** Stoppeddeployments */
+            stoppedDeployments: number;
         };
         /**
          * KillSwitchState
@@ -1801,10 +2760,43 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** Page[Backtest] */
+        Page_Backtest_: {
+            /** Items */
+            items: components["schemas"]["Backtest"][];
+            /** Page */
+            page: number;
+            /** Pagesize */
+            pageSize: number;
+            /** Total */
+            total: number;
+        };
         /** Page[DeadLetter] */
         Page_DeadLetter_: {
             /** Items */
             items: components["schemas"]["DeadLetter"][];
+            /** Page */
+            page: number;
+            /** Pagesize */
+            pageSize: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[Deployment] */
+        Page_Deployment_: {
+            /** Items */
+            items: components["schemas"]["Deployment"][];
+            /** Page */
+            page: number;
+            /** Pagesize */
+            pageSize: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[ExecutionLog] */
+        Page_ExecutionLog_: {
+            /** Items */
+            items: components["schemas"]["ExecutionLog"][];
             /** Page */
             page: number;
             /** Pagesize */
@@ -1845,10 +2837,21 @@ export interface components {
             /** Total */
             total: number;
         };
-        /** Page[Trade] */
-        Page_Trade_: {
+        /** Page[StrategyTrade] */
+        Page_StrategyTrade_: {
             /** Items */
-            items: components["schemas"]["Trade"][];
+            items: components["schemas"]["StrategyTrade"][];
+            /** Page */
+            page: number;
+            /** Pagesize */
+            pageSize: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[Strategy] */
+        Page_Strategy_: {
+            /** Items */
+            items: components["schemas"]["Strategy"][];
             /** Page */
             page: number;
             /** Pagesize */
@@ -2236,11 +3239,68 @@ export interface components {
             token: string;
         };
         /**
+         * ReturnsHeatmap
+         * @description Compounded returns (%) per cell: weekday × IST hour intraday, year × month daily.
+         */
+        ReturnsHeatmap: {
+            /** Backtestid */
+            backtestId: string;
+            /** Cols */
+            cols: string[];
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "weekday_by_hour" | "month_by_year";
+            /** Rows */
+            rows: string[];
+            /** Strategyid */
+            strategyId: string;
+            /** Values */
+            values: (number | null)[][];
+        };
+        /**
          * Role
          * @description What a user may do.
          * @enum {string}
          */
         Role: "user" | "admin";
+        /**
+         * RuleCheck
+         * @description The verdict on one rule; `lookback` is the bars it needs before its first signal.
+         */
+        RuleCheck: {
+            /** Errors */
+            errors: components["schemas"]["RuleProblem"][];
+            /** Lookback */
+            lookback?: number | null;
+            /** Valid */
+            valid: boolean;
+        };
+        /**
+         * RuleProblem
+         * @description One problem in a rule: 1-based line and column, end column exclusive.
+         */
+        RuleProblem: {
+            /** Col */
+            col: number;
+            /** Endcol */
+            endCol: number;
+            /** Line */
+            line: number;
+            /** Message */
+            message: string;
+        };
+        /**
+         * RulesValidation
+         * @description The verdict on every rule sent.
+         */
+        RulesValidation: {
+            entryRule?: components["schemas"]["RuleCheck"] | null;
+            exitRule?: components["schemas"]["RuleCheck"] | null;
+            /** Valid */
+            valid: boolean;
+        };
         /**
          * SessionTokens
          * @description A signed-in session as HTTP returns it; the refresh token is in the `at_refresh` cookie.
@@ -2311,40 +3371,237 @@ export interface components {
             label: string;
         };
         /**
-         * Trade
-         * @description One fill of an order, with its charges.
+         * Strategy
+         * @description A strategy as of one version.
          */
-        Trade: {
-            /** Accountid */
-            accountId: string;
-            /** Brokertradeid */
-            brokerTradeId: string;
+        Strategy: {
             /**
-             * Charges
-             * @default 0.000000
+             * Createdat
+             * Format: date-time
              */
-            charges: string;
-            /** Exchangesegment */
-            exchangeSegment: string;
+            createdAt: string;
+            /** Description */
+            description: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "long" | "short";
+            /** Entryrule */
+            entryRule: string;
+            /** Exitrule */
+            exitRule: string;
             /** Id */
             id: string;
-            /** Orderid */
-            orderId: string;
-            /** Price */
-            price: string;
-            /** Producttype */
-            productType: string;
+            instrument: components["schemas"]["StrategyInstrument"];
+            /** Latestversion */
+            latestVersion: number;
+            /** Maxpositions */
+            maxPositions: number;
+            /** Name */
+            name: string;
+            /** Positionsize */
+            positionSize: number;
+            /**
+             * Producttype
+             * @enum {string}
+             */
+            productType: "intraday" | "delivery";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "backtested" | "live" | "archived";
+            /** Stoplosspct */
+            stopLossPct?: string | null;
+            /** Targetpct */
+            targetPct?: string | null;
+            /**
+             * Timeframe
+             * @enum {string}
+             */
+            timeframe: "1m" | "5m" | "15m" | "1h" | "1d";
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /** Version */
+            version: number;
+            /** Versionid */
+            versionId: string;
+        };
+        /**
+         * StrategyAnalytics
+         * @description A strategy's performance: its latest completed backtest and a summary of all of them.
+         */
+        StrategyAnalytics: {
+            /** Backtestid */
+            backtestId: string | null;
+            /** Backtests */
+            backtests: number;
+            /** Bestreturnpct */
+            bestReturnPct?: number | null;
+            /** Completed */
+            completed: number;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            } | null;
+            /** Strategyid */
+            strategyId: string;
+            /** Strategyname */
+            strategyName: string;
+            /** Worstreturnpct */
+            worstReturnPct?: number | null;
+        };
+        /**
+         * StrategyDeleted
+         * @description A strategy referenced by backtests or deployments is archived instead of deleted.
+         */
+        StrategyDeleted: {
+            /** Archived */
+            archived: boolean;
+            /** Deleted */
+            deleted: boolean;
+            /** Id */
+            id: string;
+        };
+        /**
+         * StrategyInstrument
+         * @description The instrument a strategy trades, by its Dhan identity plus the symbol for display.
+         */
+        StrategyInstrument: {
+            /** Securityid */
+            securityId: string;
+            /**
+             * Segment
+             * @enum {string}
+             */
+            segment: "IDX_I" | "NSE_EQ" | "NSE_FNO" | "NSE_CURRENCY" | "BSE_EQ" | "MCX_COMM" | "BSE_CURRENCY" | "BSE_FNO";
+            /** Symbol */
+            symbol: string;
+        };
+        /**
+         * StrategyTrade
+         * @description One round trip of a deployment: entry fill, exit fill, P&L, holding time.
+         */
+        StrategyTrade: {
+            /** Accountid */
+            accountId: string;
+            /** Deploymentid */
+            deploymentId: string;
+            /** Direction */
+            direction: string;
+            /** Entryintentid */
+            entryIntentId: string;
+            /** Entryprice */
+            entryPrice?: string | null;
+            /** Entrytime */
+            entryTime?: string | null;
+            /** Exitintentid */
+            exitIntentId?: string | null;
+            /** Exitprice */
+            exitPrice?: string | null;
+            /** Exitreason */
+            exitReason?: string | null;
+            /** Exittime */
+            exitTime?: string | null;
+            /**
+             * Holdingduration
+             * @description minutes (seed)
+             */
+            holdingDuration?: number | null;
+            /** Holdingseconds */
+            holdingSeconds?: number | null;
+            /** Id */
+            id: string;
+            /** Openquantity */
+            openQuantity: number;
+            /** Pnl */
+            pnl?: string | null;
+            /** Pnlpercent */
+            pnlPercent?: number | null;
             /** Quantity */
             quantity: number;
             /** Securityid */
             securityId: string;
+            /** Segment */
+            segment: string;
             /**
-             * Tradedat
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "open" | "closed";
+            /** Stoploss */
+            stopLoss?: string | null;
+            /** Strategyid */
+            strategyId: string;
+            /** Symbol */
+            symbol: string;
+            /** Target */
+            target?: string | null;
+            /** Unrealizedpnl */
+            unrealizedPnl?: string | null;
+        };
+        /**
+         * StrategyVersion
+         * @description One stored version of a strategy.
+         */
+        StrategyVersion: {
+            /**
+             * Createdat
              * Format: date-time
              */
-            tradedAt: string;
-            /** Transactiontype */
-            transactionType: string;
+            createdAt: string;
+            /** Entryrule */
+            entryRule: string;
+            /** Exitrule */
+            exitRule: string;
+            /** Version */
+            version: number;
+            /** Versionid */
+            versionId: string;
+        };
+        /**
+         * StrategyVersions
+         * @description Every version of a strategy, newest first.
+         */
+        StrategyVersions: {
+            /** Id */
+            id: string;
+            /** Versions */
+            versions: components["schemas"]["StrategyVersion"][];
+        };
+        /**
+         * TradeDistribution
+         * @description Net trade P&L histogram (rupees) and counts by outcome and exit reason.
+         */
+        TradeDistribution: {
+            /** Averageloss */
+            averageLoss: number | null;
+            /** Averagewin */
+            averageWin: number | null;
+            /** Backtestid */
+            backtestId: string;
+            /** Byexitreason */
+            byExitReason: {
+                [key: string]: number;
+            };
+            /** Counts */
+            counts: number[];
+            /** Edges */
+            edges: number[];
+            /** Largestloss */
+            largestLoss: number | null;
+            /** Largestwin */
+            largestWin: number | null;
+            /** Losers */
+            losers: number;
+            /** Strategyid */
+            strategyId: string;
+            /** Winners */
+            winners: number;
         };
         /**
          * TransactionType
@@ -2425,6 +3682,69 @@ export interface components {
             phone: string | null;
         };
         /**
+         * UpdateStrategy
+         * @description Change fields as a new version: omitted keep their value, `stopLossPct: null` removes it.
+         */
+        UpdateStrategyBody: {
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /**
+             * Direction
+             * @default null
+             */
+            direction: ("long" | "short") | null;
+            /**
+             * Entryrule
+             * @default null
+             */
+            entryRule: string | null;
+            /**
+             * Exitrule
+             * @default null
+             */
+            exitRule: string | null;
+            /** @default null */
+            instrument: components["schemas"]["StrategyInstrument"] | null;
+            /**
+             * Maxpositions
+             * @default null
+             */
+            maxPositions: number | null;
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Positionsize
+             * @default null
+             */
+            positionSize: number | null;
+            /**
+             * Producttype
+             * @default null
+             */
+            productType: ("intraday" | "delivery") | null;
+            /**
+             * Stoplosspct
+             * @default null
+             */
+            stopLossPct: number | string | null;
+            /**
+             * Targetpct
+             * @default null
+             */
+            targetPct: number | string | null;
+            /**
+             * Timeframe
+             * @default null
+             */
+            timeframe: ("1m" | "5m" | "15m" | "1h" | "1d") | null;
+        };
+        /**
          * User
          * @description A user as the user (or an admin) sees it.
          */
@@ -2457,6 +3777,22 @@ export interface components {
          * @enum {string}
          */
         UserStatus: "active" | "suspended";
+        /**
+         * ValidateRules
+         * @description Check rules as the user types; either or both may be sent.
+         */
+        ValidateRules: {
+            /**
+             * Entryrule
+             * @default null
+             */
+            entryRule: string | null;
+            /**
+             * Exitrule
+             * @default null
+             */
+            exitRule: string | null;
+        };
         /**
          * Validity
          * @description How long an order may rest.
@@ -2528,6 +3864,28 @@ export interface components {
             /** Status */
             status?: number | null;
         };
+        /** Page[Trade] */
+        contracts__api__Page_Trade___1: {
+            /** Items */
+            items: components["schemas"]["contracts__orders__Trade"][];
+            /** Page */
+            page: number;
+            /** Pagesize */
+            pageSize: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[Trade] */
+        contracts__api__Page_Trade___2: {
+            /** Items */
+            items: components["schemas"]["contracts__backtest__Trade"][];
+            /** Page */
+            page: number;
+            /** Pagesize */
+            pageSize: number;
+            /** Total */
+            total: number;
+        };
         /**
          * Preferences
          * @description Display and notification preferences.
@@ -2565,6 +3923,45 @@ export interface components {
             timezone: string;
         };
         /**
+         * Trade
+         * @description One closed trade; times are IST-aware instants, money exact rupees.
+         */
+        contracts__backtest__Trade: {
+            /** Charges */
+            charges: string;
+            /** Entryprice */
+            entryPrice: string;
+            /**
+             * Entrytime
+             * Format: date-time
+             */
+            entryTime: string;
+            /** Exitprice */
+            exitPrice: string;
+            /** Exitreason */
+            exitReason: string;
+            /**
+             * Exittime
+             * Format: date-time
+             */
+            exitTime: string;
+            /** Holdingseconds */
+            holdingSeconds: number;
+            /** Pnlgross */
+            pnlGross: string;
+            /** Pnlnet */
+            pnlNet: string;
+            /** Qty */
+            qty: number;
+            /** Seq */
+            seq: number;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "long" | "short";
+        };
+        /**
          * Preferences
          * @description Effective channels per type (defaults merged with the user's choices), quiet hours.
          */
@@ -2578,6 +3975,42 @@ export interface components {
             /** Phone */
             phone?: string | null;
             quietHours: components["schemas"]["QuietHours"];
+        };
+        /**
+         * Trade
+         * @description One fill of an order, with its charges.
+         */
+        contracts__orders__Trade: {
+            /** Accountid */
+            accountId: string;
+            /** Brokertradeid */
+            brokerTradeId: string;
+            /**
+             * Charges
+             * @default 0.000000
+             */
+            charges: string;
+            /** Exchangesegment */
+            exchangeSegment: string;
+            /** Id */
+            id: string;
+            /** Orderid */
+            orderId: string;
+            /** Price */
+            price: string;
+            /** Producttype */
+            productType: string;
+            /** Quantity */
+            quantity: number;
+            /** Securityid */
+            securityId: string;
+            /**
+             * Tradedat
+             * Format: date-time
+             */
+            tradedAt: string;
+            /** Transactiontype */
+            transactionType: string;
         };
     };
     responses: never;
@@ -3059,6 +4492,486 @@ export interface operations {
             };
             /** @description Conflicts with the current state (CONFLICT) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_analytics_compare: {
+        parameters: {
+            query?: {
+                backtestIds?: string[];
+                strategyIds?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comparison"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_analytics_distribution_id: {
+        parameters: {
+            query?: {
+                backtestId?: string | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TradeDistribution"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_analytics_drawdown_id: {
+        parameters: {
+            query?: {
+                backtestId?: string | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrawdownAnalysis"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_analytics_heatmap_id: {
+        parameters: {
+            query?: {
+                backtestId?: string | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnsHeatmap"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_analytics_strategy_id: {
+        parameters: {
+            query?: {
+                backtestId?: string | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyAnalytics"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4148,6 +6061,706 @@ export interface operations {
             };
         };
     };
+    post_api_backtests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateBacktest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Backtest"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_backtests_history: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+                strategyId?: string | null;
+                status?: ("queued" | "running" | "completed" | "failed" | "cancelled") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Backtest_"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_backtests_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Backtest"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    post_api_backtests_id_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Backtest"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_backtests_id_export: {
+        parameters: {
+            query?: {
+                format?: "csv" | "pdf";
+                part?: "trades" | "equity";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file (Content-Disposition: attachment) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/pdf": string;
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    post_api_backtests_id_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ExportBacktestBody"];
+            };
+        };
+        responses: {
+            /** @description The file (Content-Disposition: attachment) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/pdf": string;
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_backtests_id_results: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestResults"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     get_api_brokerages: {
         parameters: {
             query?: never;
@@ -4253,6 +6866,104 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConsentStarted"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    post_api_brokerages_killswitch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SetKillSwitch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KillSwitchState"];
                 };
             };
             /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
@@ -5040,6 +7751,885 @@ export interface operations {
             };
         };
     };
+    get_api_deployments: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+                status?: ("active" | "paused" | "stopped" | "halted" | "error") | null;
+                strategyId?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Deployment_"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    post_api_deployments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateDeployment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_deployments_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    delete_api_deployments_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_deployments_id_logs: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+                kind?: ("signal" | "refusal" | "order" | "halt" | "info") | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ExecutionLog_"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    put_api_deployments_id_pause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    put_api_deployments_id_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_fills: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+                accountId?: string | null;
+                orderId?: string | null;
+                securityId?: string | null;
+                since?: string | null;
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["contracts__api__Page_Trade___1"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_fills_tradeid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tradeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["contracts__orders__Trade"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     post_api_killswitch: {
         parameters: {
             query?: never;
@@ -5049,7 +8639,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["SetKillSwitch"];
+                "application/json": components["schemas"]["ActivateKillSwitch"];
             };
         };
         responses: {
@@ -5059,7 +8649,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["KillSwitchState"];
+                    "application/json": components["schemas"]["KillSwitchResult"];
                 };
             };
             /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
@@ -7466,16 +11056,16 @@ export interface operations {
             };
         };
     };
-    get_api_trades: {
+    get_api_strategies: {
         parameters: {
             query?: {
                 page?: number;
                 pageSize?: number;
-                accountId?: string | null;
-                orderId?: string | null;
+                status?: ("draft" | "backtested" | "live" | "archived") | null;
+                segment?: ("IDX_I" | "NSE_EQ" | "NSE_FNO" | "NSE_CURRENCY" | "BSE_EQ" | "MCX_COMM" | "BSE_CURRENCY" | "BSE_FNO") | null;
                 securityId?: string | null;
-                since?: string | null;
-                until?: string | null;
+                symbol?: string | null;
+                search?: string | null;
             };
             header?: never;
             path?: never;
@@ -7489,7 +11079,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_Trade_"];
+                    "application/json": components["schemas"]["Page_Strategy_"];
                 };
             };
             /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
@@ -7559,12 +11149,210 @@ export interface operations {
             };
         };
     };
-    get_api_trades_tradeid: {
+    post_api_strategies: {
         parameters: {
             query?: never;
             header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateStrategy"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    post_api_strategies_validate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ValidateRules"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulesValidation"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_strategies_id: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
             path: {
-                tradeId: string;
+                id: string;
             };
             cookie?: never;
         };
@@ -7576,7 +11364,599 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Trade"];
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    put_api_strategies_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["UpdateStrategyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    delete_api_strategies_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyDeleted"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    post_api_strategies_id_clone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflicts with the current state (CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_strategies_id_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyVersions"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such resource, or it belongs to another user (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_trades: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+                deploymentId?: string | null;
+                status?: ("open" | "closed") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_StrategyTrade_"];
+                };
+            };
+            /** @description Invalid input (VALIDATION_ERROR, with per-field details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not allowed for this user (FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body too large (PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED); wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Internal error (INTERNAL_ERROR) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this endpoint is unavailable (SERVICE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_api_trades_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyTrade"];
                 };
             };
             /** @description Invalid input (VALIDATION_ERROR, with per-field details) */

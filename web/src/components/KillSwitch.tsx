@@ -9,10 +9,10 @@ export function KillSwitch() {
   const qc = useQueryClient();
   const [open, setOpen] = useState(false);
   const kill = useMutation({
-    mutationFn: () => call(api.POST("/api/killswitch", { body: { accountId: null, activate: true, cancelOpenOrders: true } })),
+    mutationFn: () => call(api.POST("/api/killswitch", { body: { brokerKillSwitch: true, reason: "kill switch in the web app" } })),
     onSuccess: (r) => {
       setOpen(false);
-      toast("Kill switch on", `Trading stopped on ${Object.keys(r.accounts).length} account(s); ${r.cancelledOrders ?? 0} open order(s) cancelled.`, "error");
+      toast("Kill switch on", `${r.stoppedDeployments} deployment(s) stopped, ${r.cancelledOrders} open order(s) cancelled, ${r.exitIntents} position(s) being closed.`, "error");
       qc.invalidateQueries();
     },
   });
@@ -23,7 +23,7 @@ export function KillSwitch() {
       </button>
       {open && (
         <Modal title="Stop all trading?" onClose={() => setOpen(false)}>
-          <p className="mb-4 text-sm">Every linked account stops taking new orders and its open orders are cancelled. Release it per account on the Brokerage page.</p>
+          <p className="mb-4 text-sm">Every deployment stops, open orders are cancelled, positions are closed, and every linked account refuses new orders. Release the accounts one by one on the Brokerage page.</p>
           <FormError error={kill.error} />
           <div className="mt-4 flex justify-end gap-2">
             <Button variant="secondary" onClick={() => setOpen(false)}>Keep trading</Button>

@@ -17,6 +17,9 @@ type NavItem = { to: string; label: string; route: string | null; admin?: boolea
 const NAV: NavItem[] = [
   { to: "/", label: "Dashboard", route: null },
   { to: "/market", label: "Market", route: "/api/market/instruments" },
+  { to: "/strategies", label: "Strategies", route: "/api/strategies" },
+  { to: "/backtests", label: "Backtests", route: "/api/backtests/history" },
+  { to: "/deployments", label: "Deployments", route: "/api/deployments" },
   { to: "/brokerage", label: "Brokerage", route: "/api/brokerages" },
   { to: "/orders", label: "Orders", route: "/api/orders" },
   { to: "/portfolio", label: "Portfolio", route: "/api/portfolio/summary" },

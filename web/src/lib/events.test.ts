@@ -17,7 +17,7 @@ describe("describeEvent", () => {
     expect(describeEvent({ subject: "evt.u1.auth.login", data: {} })).toBeNull();
   });
   it("re-reads orders, trades and the portfolio after an order event", () => {
-    expect(affectedQueries("evt.u1.order.filled")).toEqual(["order", "trade", "portfolio"]);
+    expect(affectedQueries("evt.u1.order.filled")).toEqual(["order", "trade", "portfolio", "deployment"]);
   });
 });
 

@@ -29,6 +29,9 @@ export function describeEvent(e: WsEvent, notifications = false): Described | nu
     if (name === "linked" || name === "unlinked") return null;
     return { title: `Account ${name.replace("_", " ")}`, body: d.reason ? String(d.reason) : undefined, tone: name === "linked" ? "success" : name === "unlinked" ? "info" : "error" };
   }
+  if (domain === "deployment" && ["halted", "entries_paused"].includes(name)) {
+    return { title: name === "halted" ? "Deployment halted" : "Entries paused", body: d.reason ? String(d.reason) : undefined, tone: "error" };
+  }
   if (domain === "notification") {
     if (name !== "created") return null; // a read, a delete or a grouped repeat is not news
     const sev = String(d.severity ?? "info");
@@ -41,7 +44,10 @@ export function describeEvent(e: WsEvent, notifications = false): Described | nu
 /** Query keys to re-read when an event of this domain arrives. */
 export function affectedQueries(subject: string): string[] {
   const domain = subject.split(".")[2];
-  if (domain === "order" || domain === "trade") return ["order", "trade", "portfolio"];
+  if (domain === "order") return ["order", "trade", "portfolio", "deployment"];
+  if (domain === "trade") return ["trade", "portfolio", "deployment"];
+  if (domain === "signal" || domain === "deployment") return ["deployment", "strategy"];
+  if (domain === "backtest") return ["backtest", "strategy"];
   if (domain === "account") return ["account", "portfolio"];
   if (domain === "notification") return ["notification"];
   return [domain];

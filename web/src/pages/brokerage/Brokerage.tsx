@@ -58,7 +58,7 @@ function AccountCard({ account: a }: { account: Account }) {
     },
   });
   const kill = useMutation({
-    mutationFn: (activate: boolean) => call(api.POST("/api/killswitch", { body: { accountId: a.id, activate, cancelOpenOrders: activate } })),
+    mutationFn: (activate: boolean) => call(api.POST("/api/brokerages/killswitch", { body: { accountId: a.id, activate, cancelOpenOrders: activate } })),
     onSuccess: () => qc.invalidateQueries({ queryKey: ["account"] }),
   });
   return (
@@ -75,7 +75,7 @@ function AccountCard({ account: a }: { account: Account }) {
       </dl>
       <div className="mt-4 flex flex-wrap gap-2">
         <Button variant="secondary" onClick={() => test.mutate()} disabled={test.isPending}>Test connection</Button>
-        {hasRoute("/api/killswitch") && (
+        {hasRoute("/api/brokerages/killswitch") && (
           <Button variant={a.killSwitch ? "secondary" : "danger"} onClick={() => (a.killSwitch || confirm("Stop all trading on this account and cancel its open orders?")) && kill.mutate(!a.killSwitch)}>
             {a.killSwitch ? "Release kill switch" : "Kill switch"}
           </Button>

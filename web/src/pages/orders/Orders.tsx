@@ -77,10 +77,14 @@ function OrderBook() {
 }
 
 function Trades() {
-  const q = useQuery({ queryKey: ["trade"], queryFn: () => call(api.GET("/api/trades", { params: { query: { pageSize: 100 } } })) });
+  // A broker's trade book can trail its order events (reconciliation records fills): poll too.
+  const q = useQuery({
+    queryKey: ["trade"], refetchInterval: 5000,
+    queryFn: () => call(api.GET("/api/fills", { params: { query: { pageSize: 100 } } })),
+  });
   return (
     <Card title="Trades" actions={
-      <Button variant="secondary" disabled={!q.data?.items.length} onClick={() => downloadCsv("trades.csv", q.data!.items)}>Export CSV</Button>
+      <Button variant="secondary" disabled={!q.data?.items.length} onClick={() => downloadCsv("fills.csv", q.data!.items)}>Export CSV</Button>
     }>
       <ListState loading={q.isLoading} error={q.error} empty={!q.data?.items.length} emptyText="No trades yet.">
         <div className="overflow-x-auto">
