@@ -211,7 +211,14 @@ class Engine:
                         await _record(conn, out, runner, dec, now)
         except Exception:
             log.exception("engine.commit_failed")
-            lost = {r.id for r, _ in decided} | {a[0] for a in advances or []}
+            failed = {r.id for r, _ in decided} | {a[0] for a in advances or []}
+            # the in-memory state ran ahead of the table: rebuild it from the table
+            for dep_id in failed:
+                await self.drop(dep_id)
+            with contextlib.suppress(Exception):
+                await self.pool.execute("UPDATE deployments SET owner = NULL WHERE owner = $1"
+                                        " AND id = ANY($2::uuid[])", self.owner, list(failed))
+            self.wake.set()
         await out.publish(self.js, self.pool)
         for dep_id in lost:  # someone else owns it now, or it stopped: forget our state
             await self.drop(dep_id)

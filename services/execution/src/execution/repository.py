@@ -81,7 +81,8 @@ async def heartbeat(conn: asyncpg.Connection, owner: str, ttl_s: float) -> set[s
     """Extend this replica's leases; return the ids it still owns."""
     rows = await conn.fetch(
         "UPDATE deployments SET lease_until = now() + make_interval(secs => $2)"
-        " WHERE owner = $1 AND status = ANY($3) RETURNING id", owner, ttl_s, list(_RUNNING))
+        " WHERE id IN (SELECT id FROM deployments WHERE owner = $1 AND status = ANY($3)"
+        " ORDER BY id FOR UPDATE) RETURNING id", owner, ttl_s, list(_RUNNING))
     return {str(r["id"]) for r in rows}
 
 
@@ -96,6 +97,9 @@ async def advance(conn: asyncpg.Connection, owner: str,
     """Record the bar each deployment has now seen; return those that had not seen it yet."""
     if not rows:
         return set()
+    # lock in id order, like every other multi-row lock here, so commits never deadlock
+    await conn.execute("SELECT 1 FROM deployments WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+                       [r[0] for r in rows])
     out = await conn.fetch(
         "UPDATE deployments d SET last_bar_start = u.bar, state = u.state::jsonb,"
         " last_price_paise = u.price, last_bar_seq = COALESCE(u.seq, d.last_bar_seq), updated_at = now()"
@@ -213,7 +217,7 @@ async def open_intents(conn: asyncpg.Connection, dep_ids: list[str]) -> list[dic
 async def owned_running(conn: asyncpg.Connection, owner: str, dep_ids: list[str]) -> set[str]:
     """Lock and return those deployments this replica still runs (a guard before a commit)."""
     rows = await conn.fetch("SELECT id FROM deployments WHERE id = ANY($1::uuid[]) AND owner = $2"
-                            " AND status = ANY($3) FOR UPDATE", dep_ids, owner, list(_RUNNING))
+                            " AND status = ANY($3) ORDER BY id FOR UPDATE", dep_ids, owner, list(_RUNNING))
     return {str(r["id"]) for r in rows}
 
 
