@@ -34,6 +34,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import nats
 import numpy as np
 from contracts import streams, subjects
@@ -48,8 +49,6 @@ from svckit.infra.pgadmin import create_database, create_service_role
 from svckit.infra.postgres import start_postgres
 from svckit.jetstream import ensure_stream
 from svckit.logging import configure_logging
-
-import msgspec
 
 DAY = datetime(2025, 7, 24, 3, 45, tzinfo=UTC)
 STOPS = (9_850, 9_800, 9_750, 9_700, 9_650)
@@ -146,7 +145,7 @@ async def _case(nats_url: str, dsn: str, n: int, rounds: int) -> dict:
             missing += n - len(arrivals.get("stop_loss", []))
             tick_lat += [t - sent[s] for t, s in arrivals["stop_loss"]]
     await nc.drain()
-    pct = lambda xs, q: round(float(np.percentile(np.array(xs) * 1000, q)), 1)  # noqa: E731
+    pct = lambda xs, q: round(float(np.percentile(np.array(xs) * 1000, q)), 1)
     return {"deployments": n, "instruments": n_instr, "bar_samples": len(bar_lat),
             "bar_p50_ms": pct(bar_lat, 50), "bar_p99_ms": pct(bar_lat, 99),
             "tick_samples": len(tick_lat), "tick_p50_ms": pct(tick_lat, 50),
