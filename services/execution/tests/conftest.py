@@ -94,7 +94,7 @@ def make_bar(start: datetime, o: float, h: float, l: float, c: float, v: int = 0
     from datetime import timedelta
 
     end = start + timedelta(minutes=1)
-    p = lambda x: int(round(x * 100))  # noqa: E731
+    p = lambda x: int(round(x * 100))
     return Bar(event_id=f"bar-{sid}-{start.isoformat()}", ts_event=end, ts_init=end,
                interval="1m", segment="NSE_EQ", security_id=sid, start=start, end=end,
                open=p(o), high=p(h), low=p(l), close=p(c), volume=v)

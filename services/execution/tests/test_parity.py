@@ -9,7 +9,6 @@ fills to trades, square-off - is the real service.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 

@@ -106,8 +106,8 @@ def test_snapshot_restores_the_evaluators():
 
 
 def test_levels_fill_increments_and_pnl():
-    assert d.levels("long", 10_000, Decimal("2"), Decimal("4")) == (9_800, 10_400)
-    assert d.levels("short", 10_000, Decimal("2"), None) == (10_200, None)
+    assert d.levels("long", 10_000, Decimal(2), Decimal(4)) == (9_800, 10_400)
+    assert d.levels("short", 10_000, Decimal(2), None) == (10_200, None)
     assert d.fill_increment(0, None, 5, 100, 5, 100) == (5, 100)
     assert d.fill_increment(5, 100, 10, 110, 0, None) == (5, 120)
     assert d.fill_increment(10, 110, 10, 110, 0, None) == (0, None)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 import asyncpg
 import msgspec
-from collections.abc import AsyncIterator
-
 from contracts import streams, subjects
 from contracts.events.orders import OrderEvent
 from nats.aio.msg import Msg
 from svckit import migrations as mig
 from svckit import outbox
-from svckit.outbox import OutboxRelay
 from svckit.clock import Clock
 from svckit.jetstream import consume, ensure_stream
 from svckit.logging import get_logger
+from svckit.outbox import OutboxRelay
 from svckit.runner import Runtime
 
 from . import fills, handlers

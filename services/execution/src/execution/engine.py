@@ -14,9 +14,9 @@ import time as _time
 from datetime import datetime
 
 import msgspec
+from contracts import subjects
 from contracts.events.execution import DeploymentHalted, EntriesPaused, EntriesResumed
 from contracts.events.marketdata import Bar, InstrumentFeedEvent, Tick
-from contracts import subjects
 from nats.aio.msg import Msg
 from svckit.logging import get_logger
 
