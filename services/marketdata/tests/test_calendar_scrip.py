@@ -56,8 +56,9 @@ def test_sessions_next_open_close_and_square_off():
 
 
 def test_compact_sample_and_detailed_rows_parse_by_column_name():
-    # The shared references sit next to the repository (../shared, as the issue cites them).
-    rows = list(parse((ROOT.parent / "shared" / "dhan" / "scrip-master-sample.csv").read_text()))
+    # Dhan's real scrip-master sample, kept with the tests (a fresh clone has no ../shared).
+    sample = Path(__file__).parent / "resources" / "scrip-master-sample.csv"
+    rows = list(parse(sample.read_text()))
     assert len(rows) == 256
     rel = next(r for r in rows if (r["segment"], r["security_id"]) == ("NSE_EQ", "2885"))
     assert rel["symbol"] == "RELIANCE" and rel["tick_size"] == Decimal("0.1") and rel["lot_size"] == 1
