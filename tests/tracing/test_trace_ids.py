@@ -68,12 +68,18 @@ def test_request_spans_share_one_trace_id_across_gateway_and_auth(
                    json={"email": "nobody@example.com", "password": "Wrong-password-1"},
                    headers={"traceparent": f"00-{trace_id}-{parent}-01"})
     assert r.status_code == 401, r.text
+
+    def auth_under_gateway() -> bool:
+        # auth's span hangs under a gateway span: the context went HTTP -> NATS -> auth.
+        # Each process exports in its own batches, so wait until both halves arrived.
+        spans = receiver.of_trace(trace_id)
+        gateway_ids = {s.span_id for s in spans if s.service == "gateway"}
+        return any(s.parent_id in gateway_ids for s in spans if s.service == "auth")
+
     deadline = time.monotonic() + 30  # generous: CI machines run many suites at once
-    while {s.service for s in receiver.of_trace(trace_id)} < {"gateway", "auth"}:
+    while not auth_under_gateway():
         assert time.monotonic() < deadline, receiver.of_trace(trace_id)
         time.sleep(0.05)  # polling the receiver with a deadline
+    assert {s.service for s in receiver.of_trace(trace_id)} >= {"gateway", "auth"}
     spans = receiver.of_trace(trace_id)
-    gateway_ids = {s.span_id for s in spans if s.service == "gateway"}
-    # auth's span hangs under a gateway span: the context went HTTP -> NATS -> auth
-    assert any(s.parent_id in gateway_ids for s in spans if s.service == "auth")
     assert any(s.parent_id == parent for s in spans if s.service == "gateway")
