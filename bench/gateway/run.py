@@ -174,7 +174,7 @@ async def run(rates: list[int], seconds: float, login_seconds: float) -> str:
                             "email": address, "password": PASSWORD, "name": "Bench"})
                         r.raise_for_status()
                     r = await http.post("/api/auth/login",
-                                    json={"email": emails[i], "password": PASSWORD})
+                                    json={"email": email, "password": PASSWORD})
                     token = r.json()["tokens"]["accessToken"]
                 headers = {"Authorization": f"Bearer {token}"}
                 rows = []
