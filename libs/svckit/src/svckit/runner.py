@@ -89,7 +89,7 @@ class Runtime:
     async def _open_db(self) -> None:
         s = self.settings
         self.pool = await create_pool(s)
-        self._stack.push_async_callback(self.pool.close)
+        self._stack.push_async_callback(self._close_pool)
         self.checks["postgres"] = self._db_ok
         if self._migrations is not None and s.migrate_on_start:
             async with self.pool.acquire() as conn:
@@ -120,6 +120,16 @@ class Runtime:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._stack.aclose()
+
+    async def _close_pool(self) -> None:
+        # pool.close() waits for every connection to be released; a connection stuck in a
+        # cancelled task would hold shutdown forever, so give it a bound, then terminate.
+        assert self.pool is not None
+        try:
+            await asyncio.wait_for(self.pool.close(), 10)
+        except TimeoutError:
+            log.warning("postgres.close_timeout")
+            self.pool.terminate()
 
     async def _drain_nats(self) -> None:
         if not self.nc.is_closed:
