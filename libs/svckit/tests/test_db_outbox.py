@@ -236,3 +236,42 @@ async def test_consumer_acks_naks_and_terms(nats_url):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await nc.close()
+
+
+async def test_consume_ordered_by_keeps_each_keys_order_and_runs_keys_in_parallel(nats_url):
+    import nats
+    from contracts import streams, subjects
+    from svckit.jetstream import consume, ensure_stream
+
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_stream(js, streams.JOBS)
+    order: dict[str, list[int]] = {}
+    running, peak = 0, 0
+
+    async def handler(msg):
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.02)  # a broker round trip
+        order.setdefault(msg.subject, []).append(int(msg.data))
+        running -= 1
+
+    for i in range(10):
+        for kind in ("a", "b", "c"):
+            await js.publish(subjects.job(kind), str(i).encode())
+    task = asyncio.create_task(consume(js, service="t", stream="JOBS", durable="w",
+                                       filter_subject="job.>", handler=handler, batch=30,
+                                       ordered_by=lambda m: m.subject))
+
+    async def drained():
+        return (await js.stream_info("JOBS")).state.messages == 0
+
+    try:
+        await _deadline(drained)
+        assert order == {f"job.{k}": list(range(10)) for k in ("a", "b", "c")}
+        assert peak == 3  # the three keys ran side by side, never two of one key
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await nc.close()

@@ -11,6 +11,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+from contracts.streams import Retention, StreamSpec
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -23,9 +25,6 @@ from nats.js.api import (
     StreamConfig,
 )
 from nats.js.errors import NotFoundError
-from nats.aio.msg import Msg
-
-from contracts.streams import Retention, StreamSpec
 
 from . import metrics, tracing
 from .errors import Rejected, Retryable
@@ -77,8 +76,14 @@ async def consume(
     ack_wait_s: float = 30.0,
     max_deliver: int = 20,
     deliver_new: bool = False,
+    ordered_by: Callable[[Msg], str] | None = None,
 ) -> None:
-    """Pull from a durable consumer and handle messages until cancelled."""
+    """Pull from a durable consumer and handle messages until cancelled.
+
+    Without `ordered_by` the messages of a batch are handled one after the other. With it,
+    a batch is split by that key: messages of one key keep their order, different keys are
+    handled concurrently (e.g. one order intent at a time per account, accounts in parallel).
+    """
     config = ConsumerConfig(
         durable_name=durable,
         ack_policy=AckPolicy.EXPLICIT,
@@ -98,8 +103,20 @@ async def consume(
                 if task is not None and task.cancelling():
                     raise asyncio.CancelledError from None
                 continue
+            if ordered_by is None or len(msgs) == 1:
+                for msg in msgs:
+                    await _handle_one(service, stream, durable, handler, msg)
+                continue
+            lanes: dict[str, list[Msg]] = {}
             for msg in msgs:
-                await _handle_one(service, stream, durable, handler, msg)
+                lanes.setdefault(ordered_by(msg), []).append(msg)
+
+            async def lane(items: list[Msg]) -> None:
+                for item in items:
+                    await _handle_one(service, stream, durable, handler, item)
+
+            # _handle_one never raises but for cancellation, which gather passes on
+            await asyncio.gather(*(lane(items) for items in lanes.values()))
     finally:
         # without this, draining the connection waits out its timeout on our pull inbox
         try:

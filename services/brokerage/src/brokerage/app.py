@@ -138,15 +138,21 @@ async def _reconcile_forever(reconciler: Reconciler, interval_s: float) -> None:
 
 
 async def _consume_intents(rt: Runtime, manual: Manual, s: BrokerageSettings) -> None:
-    """Pull intents from ORDERS (durable) with svckit's ack/NAK/TERM mapping."""
+    """Pull intents from ORDERS (durable) with svckit's ack/NAK/TERM mapping.
+
+    Intents of one account (one subject) are sent in order; accounts proceed in parallel.
+    """
+
+    sending = asyncio.Semaphore(max(1, min(s.intent_concurrency, s.db_pool_max // 2 - 1)))
 
     async def handle(msg: Msg) -> None:
         try:
-            await manual.handle_intent(msg.data)
+            async with sending:
+                await manual.handle_intent(msg.data)
         except OSError as exc:
             raise Retryable(f"transient failure: {exc}", delay_s=1.0) from exc
 
     await consume(rt.js, service=s.service_name, stream=streams.ORDERS.name,
                   durable=INTENT_CONSUMER, filter_subject=subjects.order_intents_all(),
                   handler=handle, batch=s.intent_batch, ack_wait_s=s.intent_ack_wait_s,
-                  max_deliver=50)
+                  max_deliver=50, ordered_by=lambda msg: msg.subject)

@@ -42,6 +42,9 @@ class BrokerageSettings(ServiceSettings):
     reconcile_interval_s: float = 5.0
     order_stream: bool = True
     intent_batch: int = 10
+    intent_concurrency: int = 4
+    """Intents of different accounts sent at once. Each send holds a pooled connection (its
+    advisory lock) and takes a second one, so this stays under half of `db_pool_max`."""
     intent_ack_wait_s: float = 60.0
 
     paper_default_capital: Decimal = Decimal(1000000)
