@@ -180,7 +180,19 @@ def run_service(settings: ServiceSettings, build_app: AppFactory) -> None:
     """Configure logging and tracing, then serve until told to stop (`__main__` calls this)."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     setup_tracing(settings.service_name, settings.otlp_endpoint)
-    asyncio.run(serve(settings, build_app))
+    with asyncio.Runner(loop_factory=loop_factory(settings.event_loop)) as runner:
+        runner.run(serve(settings, build_app))
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """Return uvloop's loop factory when asked for and installed, else None (asyncio's)."""
+    if name == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            return None
+        return uvloop.new_event_loop
+    return None
 
 
 async def migrate_only(settings: ServiceSettings, migrations: list[mig.Migration]) -> list[str]:

@@ -48,6 +48,10 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = None
 
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    """uvloop (libuv) runs the same asyncio code with cheaper sockets and timers; `asyncio`
+    falls back to the standard loop (also used when uvloop is not installed)."""
+
     clock_url: str | None = None
     otlp_endpoint: str | None = None
 
