@@ -21,8 +21,16 @@ _propagator = TraceContextTextMapPropagator()
 
 def setup_tracing(
     service: str, otlp_endpoint: str | None = None, exporter: SpanExporter | None = None
-) -> TracerProvider:
-    """Install a tracer provider for this process and return it."""
+) -> TracerProvider | None:
+    """Install a tracer provider for this process and return it.
+
+    With nowhere to export to, none is installed: OpenTelemetry's default tracer then
+    records nothing but still carries an incoming trace context through (its spans take
+    the parent's ids), so a traced caller's context still reaches the next service, and
+    an untraced request costs no span bookkeeping.
+    """
+    if exporter is None and not otlp_endpoint:
+        return None
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     if exporter is None and otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
