@@ -275,10 +275,11 @@ async def test_redis_down_fails_closed_with_503(gw):
 
 
 async def test_a_gateway_bug_is_500_in_the_error_shape_without_details(gw, monkeypatch):
-    async def boom(*_a, **_k):
+    def boom(*_a, **_k):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(gw.app.gateway.limiter, "hit", boom)
+    # the user's rate limit is queued with the session check in one Redis round trip
+    monkeypatch.setattr(gw.app.gateway.limiter, "queue", boom)
     r = await gw.http.get("/api/user/profile", headers=bearer(gw.auth.token()))
     assert_error(r, 500, "INTERNAL_ERROR")
     assert "secret internals" not in r.text

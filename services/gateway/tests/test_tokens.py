@@ -105,3 +105,25 @@ async def test_garbage_is_refused(fake):
     for bad in ("", "abc", "a.b.c", "Bearer xyz"):
         with pytest.raises(InvalidToken):
             await v.verify(bad)
+
+
+async def test_a_remembered_token_still_expires(fake, monkeypatch):
+    v, _ = await _verifier(fake)
+    token = fake.token(iat=int(time.time()), ttl=60)
+    assert (await v.verify(token)).user_id  # verified once, now remembered
+    later = time.time() + 60 + 10  # past exp and the leeway
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(InvalidToken, match="expired"):
+        await v.verify(token)
+
+
+async def test_reloading_the_keys_forgets_remembered_tokens(fake):
+    v, _ = await _verifier(fake)
+    token = fake.token(sub="u1")
+    assert (await v.verify(token)).user_id == "u1"
+    old_kid = fake.kid
+    fake.kid = "k-rotated"  # auth rotated its key and dropped the old one
+    fake.key = Ed25519PrivateKey.generate()
+    await v.refresh(force=True)
+    with pytest.raises(InvalidToken, match=f"unknown key id '{old_kid}'"):
+        await v.verify(token)

@@ -35,8 +35,12 @@ VERSION = "0.1.0"
 
 def create_http_app(settings: GatewaySettings, routes: tuple[Route, ...] = ROUTES) -> FastAPI:
     """Build the FastAPI app from the route table (no connections; `app.state.gw` comes later)."""
+    # FastAPI's native OpenTelemetry stays off: forward.py opens the request's span (with the
+    # caller's traceparent) and carries it over NATS; a second server span per request
+    # would double the tracing cost and the span count.
     app = FastAPI(title="AlgoTrade API", version=VERSION, docs_url=None,
-                  redoc_url=None, openapi_url="/api/openapi.json")
+                  redoc_url=None, openapi_url="/api/openapi.json",
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     docs.install(app, "/api/openapi.json", "AlgoTrade API")
     docs.install_asyncapi(app)
     for route in routes:

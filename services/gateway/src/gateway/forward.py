@@ -21,6 +21,7 @@ from svckit.nats import request as nats_request
 
 from .errors import HttpError, error_response, validation_error
 from .identity import API_KEY_HEADER, Principal, unauthorized
+from .ratelimit import RateCheck, enforce
 from .routes import Access, Cookie, Limit, Route
 from .state import CallInfo, Gateway
 
@@ -56,7 +57,7 @@ async def _serve(gw: Gateway, route: Route, request: Request, call: CallInfo) ->
         await _limit(gw, Limit.AUTH_IP, call.client_ip or "unknown", gw.settings.rate_auth_ip)
     principal = await _authorize(gw, route, request)
     call.user_id = principal.user_id if principal else None
-    if route.limit is Limit.USER:
+    if route.limit is Limit.USER and not (principal and principal.rate_checked):
         ident = principal.user_id if principal else (call.client_ip or "unknown")
         await _limit(gw, Limit.USER, ident, gw.settings.rate_user)
     data = await _input(gw, route, request)
@@ -110,13 +111,7 @@ async def _limit(gw: Gateway, bucket: Limit, ident: str, limit: int) -> None:
     except RedisError as exc:
         raise HttpError.of(ErrorCode.SERVICE_UNAVAILABLE,
                            "Rate-limit store unavailable; try again shortly") from exc
-    if not decision.allowed:
-        raise HttpError.of(
-            ErrorCode.RATE_LIMITED,
-            f"Too many requests; try again in {decision.retry_after_s} s",
-            details={"retryAfter": decision.retry_after_s, "limit": decision.limit},
-            headers={"Retry-After": str(decision.retry_after_s)},
-        )
+    enforce(decision)
 
 
 async def _authorize(gw: Gateway, route: Route, request: Request) -> Principal | None:
@@ -131,7 +126,9 @@ async def _authorize(gw: Gateway, route: Route, request: Request) -> Principal |
             if exc.error.code == 401:
                 return None
             raise
-    principal = await gw.auth.authenticate(authz, api_key)
+    rate = (RateCheck(gw.limiter, Limit.USER.value, gw.settings.rate_user,
+                      gw.settings.rate_window_s) if route.limit is Limit.USER else None)
+    principal = await gw.auth.authenticate(authz, api_key, rate)
     if principal is None:
         raise unauthorized()
     if route.access is Access.ADMIN and principal.role != "admin":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from contracts import auth as A
@@ -14,6 +15,7 @@ from svckit.logging import get_logger
 from svckit.nats import request
 
 from .errors import HttpError
+from .ratelimit import RateCheck, decide, enforce
 from .tokens import Claims, InvalidToken, TokenVerifier
 
 log = get_logger(__name__)
@@ -30,6 +32,8 @@ class Principal:
     session_id: str | None = None
     api_key_id: str | None = None
     issued_at: float = 0.0
+    rate_checked: bool = False
+    """The caller's per-user rate limit was already counted (with the session check)."""
 
 
 def unauthorized(message: str = "Authentication required") -> HttpError:
@@ -49,39 +53,52 @@ class Authenticator:
         self._prefix = redis_prefix
         self._timeout = timeout_s
 
-    async def from_token(self, token: str) -> Principal:
-        """Verify an access token and its session; raise 401 when either is not valid."""
+    async def from_token(self, token: str, rate: RateCheck | None = None) -> Principal:
+        """Verify an access token and its session; raise 401 when either is not valid.
+
+        With `rate`, the user's rate limit is counted in the same Redis round trip as the
+        session check (and enforced after it: a revoked token answers 401, not 429).
+        """
         try:
             claims = await self.verifier.verify(token)
         except InvalidToken as exc:
             log.info("auth.token_refused", reason=str(exc))
             raise unauthorized("Invalid or expired access token") from exc
-        if await self.revoked(claims):
+        revoked, decision = await self._check(claims, rate)
+        if revoked:
             raise unauthorized("This session has ended; sign in again")
+        if decision is not None:
+            enforce(decision)
         return Principal(claims.user_id, claims.role, claims.email_verified, claims.session_id,
-                         issued_at=claims.issued_at)
+                         issued_at=claims.issued_at, rate_checked=decision is not None)
 
     async def revoked(self, claims: Claims) -> bool:
         """Return whether the token's session or all the user's older tokens were revoked."""
+        return (await self._check(claims, None))[0]
+
+    async def _check(self, claims: Claims, rate: RateCheck | None) -> tuple[bool, Any]:
         pipe = self._redis.pipeline(transaction=False)
         if claims.session_id:
             pipe.exists(A.revoked_session_key(self._prefix, claims.session_id))
         pipe.get(A.user_revoked_before_key(self._prefix, claims.user_id))
+        if rate is not None:
+            rate.limiter.queue(pipe, rate.bucket, claims.user_id, rate.window_s)
         try:
             results = await pipe.execute()
         except RedisError as exc:
             # Fail closed: without the revocation list we cannot honour a logout.
             raise HttpError.of(ErrorCode.SERVICE_UNAVAILABLE,
                                "Session store unavailable; try again shortly") from exc
+        decision = decide(results.pop(), rate.limit) if rate is not None else None
         if claims.session_id and results[0]:
-            return True
+            return True, decision
         before = results[-1]
         if before is None:
-            return False
+            return False, decision
         try:
-            return claims.issued_at < float(before)
+            return claims.issued_at < float(before), decision
         except ValueError:
-            return True
+            return True, decision
 
     async def from_api_key(self, key: str) -> Principal:
         """Resolve an API key through auth; raise 401 when auth does not know it."""
@@ -98,13 +115,14 @@ class Authenticator:
         return Principal(parsed.user_id, parsed.role.value, parsed.email_verified,
                          api_key_id=parsed.key_id)
 
-    async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal | None:
+    async def authenticate(self, authorization: str | None, api_key: str | None,
+                           rate: RateCheck | None = None) -> Principal | None:
         """Return the caller, None when no credentials were sent, or raise 401."""
         if authorization:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise unauthorized("Use 'Authorization: Bearer <access token>'")
-            return await self.from_token(token.strip())
+            return await self.from_token(token.strip(), rate)
         if api_key:
             return await self.from_api_key(api_key.strip())
         return None

@@ -3,6 +3,11 @@
 Keys are fetched at start and again when a token names a key id we do not know (auth
 rotated its key), at most once per `min_refetch_s` so a flood of made-up key ids cannot
 turn into a flood of NATS requests.
+
+A verified token's claims are remembered, keyed by the whole token, until it expires: a
+client repeats its token on every call, and the signature check is the costliest step of
+a request in the gateway. Reloading the keys forgets them all (a key that leaves the JWKS
+stops vouching at once); revocation is not cached, it is checked on every request.
 """
 
 from __future__ import annotations
@@ -58,10 +63,13 @@ JwksFetcher = Callable[[], Awaitable[JwkSet]]
 class TokenVerifier:
     """Verify access tokens locally with auth's public keys."""
 
-    def __init__(self, fetch: JwksFetcher, min_refetch_s: float = 10.0) -> None:
+    def __init__(self, fetch: JwksFetcher, min_refetch_s: float = 10.0,
+                 cache_size: int = 10_000) -> None:
         self._fetch = fetch
         self._min_refetch_s = min_refetch_s
         self._keys: dict[str, Ed25519PublicKey] = {}
+        self._verified: dict[str, Claims] = {}
+        self._cache_size = cache_size
         self._last_fetch = float("-inf")
         self._lock = asyncio.Lock()
 
@@ -78,6 +86,7 @@ class TokenVerifier:
             if isinstance(key, Ed25519PublicKey):
                 keys[jwk.kid] = key
         self._keys = keys
+        self._verified = {}
 
     async def refresh(self, force: bool = False) -> bool:
         """Fetch the JWKS unless fetched recently; return whether a fetch happened."""
@@ -98,6 +107,19 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Claims:
         """Return the claims of a valid access token, or raise InvalidToken."""
+        known = self._verified.get(token)
+        if known is not None:
+            if time.time() <= known.expires_at + LEEWAY_S:
+                return known
+            del self._verified[token]
+            raise InvalidToken("Signature has expired")
+        claims = await self._verify(token)
+        if len(self._verified) >= self._cache_size:
+            self._verified.clear()  # cheap and rare: at worst every token is checked once more
+        self._verified[token] = claims
+        return claims
+
+    async def _verify(self, token: str) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
