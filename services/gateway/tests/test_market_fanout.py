@@ -27,8 +27,8 @@ KEY = ("NSE_EQ", "2885")
 async def test_conflator_keeps_only_the_latest_tick_per_instrument():
     c = Conflator()
     for i in range(100):
-        c.offer(KEY, b"%d" % i)
-    c.offer(("NSE_EQ", "1333"), b"x")
+        c.offer(KEY, str(i))
+    c.offer(("NSE_EQ", "1333"), "x")
     batch = await c.next_batch()
-    assert batch == [(KEY, b"99"), (("NSE_EQ", "1333"), b"x")]
+    assert batch == [(KEY, "99"), (("NSE_EQ", "1333"), "x")]
     assert (c.offered, c.conflated) == (101, 99)

@@ -35,12 +35,12 @@ class Conflator:
     """The latest unsent payload per instrument of one client."""
 
     def __init__(self) -> None:
-        self._latest: dict[Key, bytes] = {}
+        self._latest: dict[Key, str] = {}
         self._ready = asyncio.Event()
         self.offered = 0
         self.conflated = 0
 
-    def offer(self, key: Key, payload: bytes) -> None:
+    def offer(self, key: Key, payload: str) -> None:
         """Queue a tick, replacing an unsent older tick of the same instrument."""
         self.offered += 1
         if key in self._latest:
@@ -48,7 +48,7 @@ class Conflator:
         self._latest[key] = payload
         self._ready.set()
 
-    async def next_batch(self) -> list[tuple[Key, bytes]]:
+    async def next_batch(self) -> list[tuple[Key, str]]:
         """Wait for ticks and take everything pending (oldest-subscribed instrument first)."""
         await self._ready.wait()
         self._ready.clear()
@@ -129,10 +129,15 @@ class MarketFanout:
     async def _deliver(self, msg: Msg) -> None:
         parts = msg.subject.split(".")
         key = (parts[2], parts[3])
-        for client in self._watchers.get(key, ()):
+        watchers = self._watchers.get(key)
+        if not watchers:
+            return
+        # framed once per tick, the same object offered to every watcher
+        frame = '{"type":"tick","data":' + msg.data.decode() + "}"
+        for client in watchers:
             conflator = self._clients.get(client)
             if conflator is not None:
-                conflator.offer(key, msg.data)
+                conflator.offer(key, frame)
 
     async def _lease(self, keys: list[Key]) -> None:
         for i in range(0, len(keys), 1000):

@@ -135,8 +135,8 @@ async def _pump(ws: WebSocket, queue: asyncio.Queue[tuple[str, bytes]]) -> None:
 
 async def _pump_ticks(ws: WebSocket, ticks: Conflator) -> None:
     while True:
-        for _key, payload in await ticks.next_batch():
-            await ws.send_text('{"type":"tick","data":' + payload.decode() + "}")
+        for _key, frame in await ticks.next_batch():
+            await ws.send_text(frame)
 
 
 def _instruments(msg: dict[str, Any]) -> list[tuple[str, str]]:
