@@ -163,6 +163,8 @@ async def main(args: argparse.Namespace) -> None:
         out["throughput"] = await throughput(pipeline, nc_sub, args.packets, args.instruments)
         out["bar_latency"] = await latency(pipeline, clock, nc_sub, args.minutes, args.instruments)
         print(json.dumps(out, indent=2))
+        if args.write:
+            _write(args, out)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -173,9 +175,44 @@ async def main(args: argparse.Namespace) -> None:
         del dsn
 
 
+def _write(args: argparse.Namespace, out: dict) -> None:
+    """Append a dated section to RESULTS.md."""
+    import os
+
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    t, b = out["throughput"], out["bar_latency"]
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = [
+        "", f"## Feed throughput and tick → bar, {out['date'][:16].replace('T', ' ')} UTC", "",
+        f"Command: `uv run python bench/marketdata/bench_feed.py --packets {args.packets} "
+        f"--instruments {args.instruments} --minutes {args.minutes} --write` (on uvloop, as "
+        "the service runs).", "",
+        f"Machine: {os.cpu_count()} CPUs, {cpu}, Python {platform.python_version()}; load "
+        f"average at the end {load}.", "",
+        "| measure | result |", "|---|---|",
+        f"| ticks decoded + published ({t['packets']} full packets over {t['instruments']} "
+        f"instruments; `md.tick.*`, quote cache, bar aggregation; a NATS subscriber in the "
+        f"same process receives them all) | **{t['ticks_per_s']:,} ticks/s** "
+        f"({t['received_by_subscriber']:,} received) |",
+        f"| decode only (packet → `Tick`) | {t['decode_only_per_s']:,} ticks/s |",
+        f"| tick → bar published ({b['bars']} bars, {args.instruments} instruments closing "
+        f"together each minute) | p50 {b['p50_ms']} ms, p95 {b['p95_ms']} ms, p99 "
+        f"{b['p99_ms']} ms, max {b['max_ms']} ms |",
+    ]
+    with Path(__file__).with_name("RESULTS.md").open("a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--packets", type=int, default=300_000)
     p.add_argument("--instruments", type=int, default=100)
     p.add_argument("--minutes", type=int, default=30)
-    asyncio.run(main(p.parse_args()))
+    p.add_argument("--write", action="store_true", help="append the results to RESULTS.md")
+    import uvloop
+
+    uvloop.run(main(p.parse_args()))
