@@ -115,3 +115,26 @@ async def test_ops_server_reports_health_readiness_and_metrics():
         assert not ok and results["broken"] is False
     finally:
         await ops.stop()
+
+
+class _Svc(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TESTSVC_", extra="ignore")
+    service_name: str = "testsvc"
+
+
+async def test_stream_replicas_setting_reaches_the_declared_stream(nats_url, monkeypatch):
+    from contracts import streams
+    from nats.js.errors import APIError
+    from svckit.runner import Runtime
+
+    # unset: the spec's own replicas (1), which a single server accepts
+    async with Runtime(_Svc(nats_url=nats_url, environment="test"), sim_clock=False) as rt:
+        await rt.ensure_stream(streams.JOBS)
+        assert (await rt.js.stream_info("JOBS")).config.num_replicas == 1
+    # set (as the prod manifests do): asked of the server, which refuses 3 without a cluster
+    monkeypatch.setenv("TESTSVC_STREAM_REPLICAS", "3")
+    settings = _Svc(nats_url=nats_url, environment="test")
+    assert settings.stream_replicas == 3
+    async with Runtime(settings, sim_clock=False) as rt:
+        with pytest.raises(APIError, match="(?i)replica"):
+            await rt.ensure_stream(streams.ORDERS)

@@ -18,8 +18,11 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from . import migrations as mig
+from contracts.streams import StreamSpec
+
 from .clock import Clock, SimClock, WallClock
 from .db import create_pool
+from .jetstream import ensure_stream
 from .logging import configure_logging, get_logger
 from .micro import MicroService
 from .nats import connect
@@ -55,6 +58,10 @@ class Runtime:
         self.pool: asyncpg.Pool | None = None
         self.redis: aioredis.Redis | None = None
         self.clock: Clock = WallClock()
+
+    async def ensure_stream(self, spec: StreamSpec) -> None:
+        """Declare a stream with this service's configured replicas (`STREAM_REPLICAS`)."""
+        await ensure_stream(self.js, spec, self.settings.stream_replicas)
 
     async def __aenter__(self) -> Runtime:
         s = self.settings

@@ -38,6 +38,10 @@ class ServiceSettings(BaseSettings):
     db_pool_max: int = 10
     migrate_on_start: bool = True
 
+    stream_replicas: int | None = None
+    """JetStream replicas of the streams this service declares (3 on a production NATS
+    cluster); unset keeps each StreamSpec's own (1)."""
+
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = ""
     redis_pool_max: int = 64

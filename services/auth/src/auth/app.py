@@ -9,7 +9,6 @@ from typing import Any
 
 from contracts import streams
 from svckit import migrations as mig
-from svckit.jetstream import ensure_stream
 from svckit.logging import get_logger
 from svckit.outbox import OutboxRelay
 from svckit.runner import Runtime
@@ -76,7 +75,7 @@ async def build_app(settings: AuthSettings) -> AsyncIterator[Runtime]:
     async with rt:
         core = make_core(settings, rt)
         for spec in (streams.EVENTS, streams.AUDIT):
-            await ensure_stream(rt.js, spec)
+            await rt.ensure_stream(spec)
         if settings.admin_email and settings.admin_password is not None:
             user, created = await ensure_admin(core, settings.admin_email, settings.admin_name,
                                                settings.admin_password.get_secret_value())

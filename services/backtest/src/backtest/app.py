@@ -17,7 +17,6 @@ from contracts.events.backtest import (
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 from svckit import migrations as mig
-from svckit.jetstream import ensure_stream
 from svckit.logging import get_logger
 from svckit.runner import Runtime
 
@@ -74,8 +73,8 @@ async def build_app(settings: BacktestSettings,
                             worker, rt)
         rt.services = services  # type: ignore[attr-defined]
         handlers.register(rt.micro, strategies, backtests, services.analytics, services.exports)
-        await ensure_stream(rt.js, streams.JOBS)
-        await ensure_stream(rt.js, streams.EVENTS)
+        await rt.ensure_stream(streams.JOBS)
+        await rt.ensure_stream(streams.EVENTS)
         await rt.start()
         await rt.nc.flush()  # the server knows our subscriptions before anyone may call
         if settings.workers > 0:

@@ -13,7 +13,7 @@ from svckit import migrations as mig
 from svckit.errors import Retryable
 
 # svckit.consume has no hook to unsubscribe on cancel; reuse its per-message ack/NAK/TERM logic.
-from svckit.jetstream import consume, ensure_stream
+from svckit.jetstream import consume
 from svckit.logging import get_logger
 from svckit.runner import Runtime
 
@@ -78,8 +78,8 @@ async def build_app(settings: BrokerageSettings) -> AsyncIterator[Runtime]:
         limiter = handlers.OrderLimiter(rt.redis, settings.key, settings.order_rate_per_s * 2) \
             if rt.redis is not None else None
         handlers.register(rt.micro, services.accounts, manual, services.portfolio, limiter)
-        await ensure_stream(rt.js, streams.ORDERS)
-        await ensure_stream(rt.js, streams.EVENTS)
+        await rt.ensure_stream(streams.ORDERS)
+        await rt.ensure_stream(streams.EVENTS)
         await _restore(services)
         try:
             await rt.start()

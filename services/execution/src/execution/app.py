@@ -14,7 +14,7 @@ from nats.aio.msg import Msg
 from svckit import migrations as mig
 from svckit import outbox
 from svckit.clock import Clock
-from svckit.jetstream import consume, ensure_stream
+from svckit.jetstream import consume
 from svckit.logging import get_logger
 from svckit.outbox import OutboxRelay
 from svckit.runner import Runtime
@@ -52,8 +52,8 @@ async def build_app(settings: ExecutionSettings, clock: Clock | None = None) -> 
         rt.engine = engine  # type: ignore[attr-defined]
         rt.deployments = deployments  # type: ignore[attr-defined]
         handlers.register(rt.micro, deployments)
-        await ensure_stream(rt.js, streams.ORDERS)
-        await ensure_stream(rt.js, streams.EVENTS)
+        await rt.ensure_stream(streams.ORDERS)
+        await rt.ensure_stream(streams.EVENTS)
         await rt.start()
         rt.spawn(_relay(rt))
         rt.spawn(engine.run())

@@ -11,7 +11,6 @@ from contracts import auth as A
 from contracts import streams
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from svckit.jetstream import ensure_stream
 from svckit.logging import get_logger
 from svckit.nats import request
 from svckit.runner import Runtime
@@ -94,7 +93,7 @@ class GatewayApp:
                 Runtime(s, version=VERSION, description="HTTP/WebSocket edge", redis=True))
             self.runtime = rt
             for spec in (streams.AUDIT, streams.EVENTS):
-                await ensure_stream(rt.js, spec)
+                await rt.ensure_stream(spec)
             verifier = TokenVerifier(self._fetch_jwks, s.jwks_min_refetch_s)
             await verifier.refresh(force=True)
             assert rt.redis is not None

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import httpx
 from contracts import streams
 from svckit import migrations as mig
-from svckit.jetstream import ensure_stream
 from svckit.logging import get_logger
 from svckit.runner import Runtime
 
@@ -61,7 +60,7 @@ async def build_app(settings: Settings) -> AsyncIterator[Runtime]:
     async with rt:
         assert rt.pool is not None and rt.redis is not None
         for spec in (streams.MD_TICKS, streams.MD_BARS, streams.MD_STATUS):
-            await ensure_stream(rt.js, spec)
+            await rt.ensure_stream(spec)
         await ensure_bucket(rt.js, settings.history_bucket_ttl_s)
         now = rt.clock.now
         creds = await credentials(settings)

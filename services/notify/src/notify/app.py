@@ -12,7 +12,7 @@ from contracts import streams, subjects
 from nats.aio.msg import Msg
 from svckit import migrations as mig
 from svckit.clock import Clock
-from svckit.jetstream import consume, ensure_stream
+from svckit.jetstream import consume
 from svckit.runner import Runtime
 
 from . import handlers
@@ -63,7 +63,7 @@ async def build_app(settings: NotifySettings, *, clock: Clock | None = None,
                                 sms_provider, hooks, wake, lambda: int(time.time()))
         rt.services = Services(ingest, inbox, admin, worker, wake)  # type: ignore[attr-defined]
         handlers.register(rt.micro, inbox, admin)
-        await ensure_stream(rt.js, streams.EVENTS)
+        await rt.ensure_stream(streams.EVENTS)
         await rt.start()
         await rt.nc.flush()
         rt.spawn(_consume(rt, ingest, settings))
