@@ -275,3 +275,35 @@ async def test_consume_ordered_by_keeps_each_keys_order_and_runs_keys_in_paralle
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await nc.close()
+
+
+async def test_consume_reports_its_backlog_as_svc_consumer_pending(nats_url):
+    import nats
+    from contracts import streams, subjects
+    from prometheus_client import REGISTRY
+    from svckit.jetstream import consume, ensure_stream
+
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_stream(js, streams.JOBS)
+    release = asyncio.Event()
+
+    async def handler(msg):
+        await release.wait()
+
+    for i in range(7):
+        await js.publish(subjects.job("backtest"), str(i).encode())
+    task = asyncio.create_task(consume(js, service="lagtest", stream="JOBS", durable="lagw",
+                                       filter_subject="job.>", handler=handler))
+
+    async def pending_is_seven():
+        return REGISTRY.get_sample_value("svc_consumer_pending",
+                                         {"service": "lagtest", "consumer": "lagw"}) == 7
+
+    try:
+        await _deadline(pending_is_seven)  # read before the first fetch
+    finally:
+        release.set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await nc.close()

@@ -232,3 +232,23 @@ def test_settings_refuse_to_start_without_credential_keys(sim):
     with pytest.raises(ValueError):
         BrokerageSettings(environment="test")
     assert make_settings(sim, "nats://x", "postgresql://x", "redis://x", "p").credential_keys
+
+
+async def test_orders_and_accounts_are_counted_for_the_alerts(app, nc, sim, events):
+    from brokerage import metrics
+    from brokerage.testing import order_intent, publish_intent
+    from prometheus_client import REGISTRY
+
+    def sample(name, status):
+        return REGISTRY.get_sample_value(name, {"status": status}) or 0
+
+    filled_before = sample("brokerage_orders_total", "filled")
+    client_id, token = sim.create_client(funds=1_000_000)
+    account = await call(nc, b.LINK_ACCOUNT, {"broker": "dhan", "dhanClientId": client_id,
+                                              "accessToken": token}, "u-metrics")
+    await metrics.count_accounts(app.pool)
+    assert sample("brokerage_accounts", "active") >= 1
+    assert sample("brokerage_accounts", "reauth_required") == 0  # every status is exported
+    await publish_intent(app.js, order_intent(account["id"], "u-metrics", app.clock.now()))
+    await until(lambda: sample("brokerage_orders_total", "filled") == filled_before + 1,
+                timeout=20)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from contracts.streams import Retention, StreamSpec
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -94,8 +96,10 @@ async def consume(
     )
     sub = await js.pull_subscribe(filter_subject, durable=durable, stream=stream, config=config)
     task = asyncio.current_task()
+    lag = _LagGauge(service, durable, sub)
     try:
         while True:
+            await lag.maybe_update()
             try:
                 msgs = await sub.fetch(batch, timeout=1.0)
             except (NatsTimeout, TimeoutError):
@@ -123,6 +127,28 @@ async def consume(
             await sub.unsubscribe()
         except Exception:  # the connection may already be closed; nothing left to release
             pass
+
+
+class _LagGauge:
+    """Keep `svc_consumer_pending{service,consumer}` current, at most every `every_s`."""
+
+    def __init__(self, service: str, durable: str, sub: Any, every_s: float = 5.0) -> None:
+        self._gauge = metrics.CONSUMER_PENDING.labels(service, durable)
+        self._sub = sub
+        self._every = every_s
+        self._next = 0.0
+
+    async def maybe_update(self) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self._every
+        try:
+            info = await self._sub.consumer_info()
+        except (NatsTimeout, TimeoutError, NatsError) as exc:
+            log.debug("consumer.info_failed", error=str(exc))
+            return
+        self._gauge.set((info.num_pending or 0) + (info.num_ack_pending or 0))
 
 
 async def _handle_one(service: str, stream: str, durable: str, handler: MsgHandler, msg: Msg) -> None:

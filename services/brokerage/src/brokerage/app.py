@@ -17,7 +17,7 @@ from svckit.jetstream import consume
 from svckit.logging import get_logger
 from svckit.runner import Runtime
 
-from . import handlers
+from . import handlers, metrics
 from . import repository as repo
 from .accounts import Accounts
 from .adapters.paper.broker import PaperExchange, PaperOrder
@@ -85,6 +85,7 @@ async def build_app(settings: BrokerageSettings) -> AsyncIterator[Runtime]:
             await rt.start()
             rt.spawn(_reconcile_forever(Reconciler(orders), settings.reconcile_interval_s))
             rt.spawn(_consume_intents(rt, manual, settings))
+            rt.spawn(metrics.count_accounts_forever(rt.pool))
             yield rt
         finally:
             await brokers.close()

@@ -12,6 +12,7 @@ from contracts.events import orders as ev
 from svckit.clock import Clock
 from svckit.outbox import enqueue
 
+from . import metrics
 from .domain import to_paise
 
 
@@ -35,8 +36,10 @@ async def order(conn: asyncpg.Connection, cls: type[ev.OrderEvent], row: Any, cl
                 **extra: Any) -> ev.OrderEvent:
     """Enqueue an order event for `row` on evt.<userId>.order.<name>."""
     event = order_event(cls, row, clock, **extra)
-    subject = subjects.user_event(row["user_id"], ev.ORDER_DOMAIN, ev.order_event_name(event))
+    name = ev.order_event_name(event)
+    subject = subjects.user_event(row["user_id"], ev.ORDER_DOMAIN, name)
     await enqueue(conn, subject, event)
+    metrics.ORDERS.labels(name).inc()
     return event
 
 
