@@ -8,21 +8,18 @@ missing: CI installs chromium and `make test` builds web/ first.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import secrets
-import urllib.parse
+import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import nats
-import orjson
 import pytest
 import redis
+from notify.mailsink import link_token
 from svckit.devrun.manifest import Manifest, Process
 from svckit.devrun.output import Console
 from svckit.devrun.platform import Platform
@@ -69,38 +66,27 @@ class Site:
     nats_url: str
     sim_url: str
     platform: Platform
+    mail_url: str
 
-    def mailed_token(self, user_id: str, event: str, timeout: float = 10.0) -> str:
-        """Return the token of the latest link auth mailed this user (from the EVENTS stream)."""
-        # Playwright's sync API keeps an event loop running in this thread: use another one.
-        with ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, _mailed_token(self.nats_url, user_id, event, timeout)
-                               ).result()
+    def mailed_token(self, email: str, event: str, timeout: float = 15.0) -> str:
+        """Return the token of the newest link mailed to `email`, from the mail sink's inbox
+        (as the user reads it: the link's events travel on `mail.`, which notify consumes)."""
+        kind = {"email_verification_requested": "verify-email",
+                "password_reset_requested": "reset-password"}[event]
+        deadline = time.monotonic() + timeout
+        while True:
+            messages = httpx.get(f"{self.mail_url}/api/messages", timeout=5).json()
+            token = link_token(messages, email, kind)
+            if token:
+                return token
+            assert time.monotonic() < deadline, f"no {kind} mail to {email}"
+            time.sleep(0.1)  # polling the sink with a deadline
 
     def sim_client(self) -> dict:
         """Create a client on the Dhan simulator: {dhanClientId, accessToken, ...}."""
         r = httpx.post(f"{self.sim_url}/sim/clients", json={"funds": 1_000_000}, timeout=10)
         r.raise_for_status()
         return r.json()
-
-
-async def _mailed_token(nats_url: str, user_id: str, event: str, timeout: float) -> str:
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            try:
-                msg = await js.get_last_msg("EVENTS", f"evt.{user_id}.auth.{event}")
-                data = orjson.loads(msg.data)
-                url = data.get("resetUrl") or data.get("verifyUrl")
-                return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
-            except nats.js.errors.NotFoundError:
-                assert loop.time() < deadline, f"no {event} event for {user_id}"
-                await asyncio.sleep(0.05)
-    finally:
-        await nc.close()
 
 
 @contextmanager
@@ -189,7 +175,8 @@ def running_site(pg_admin_dsn: str, redis_url: str, run_dir: Path) -> Iterator[S
                             console=Console(log, color=False), ready_timeout=60, grace=3)
         try:
             with platform:
-                yield Site(manifest.url, nats_server.url, sim_url, platform)
+                yield Site(manifest.url, nats_server.url, sim_url, platform,
+                           f"http://127.0.0.1:{mail_http}")
         finally:
             run_sync(drop_database(pg_admin_dsn, manifest.database))
             for p in processes:

@@ -23,7 +23,7 @@ def sign_up(page: Page, site: Site, name: str) -> tuple[str, str]:
         page.get_by_role("button", name="Sign up").click()
     user_id = reg.value.json()["id"]
     expect(page.get_by_test_id("signup-done")).to_contain_text(email)
-    token = site.mailed_token(user_id, "email_verification_requested")
+    token = site.mailed_token(email, "email_verification_requested")
     page.goto(f"/verify-email?token={token}")
     expect(page.get_by_test_id("verify-result")).to_have_text("Your e-mail address is verified.")
     return email, user_id

@@ -129,19 +129,23 @@ async def _ws_login(api, token: str):
 
 
 async def test_ws_pushes_own_events_not_other_users(api):
-    _, token_a, user_a = await api.signup("wsa")
+    email_a, token_a, user_a = await api.signup("wsa")
     async with api.client() as b_http:
-        _, token_b, user_b = await api.signup("wsb", http=b_http)
+        email_b, token_b, user_b = await api.signup("wsb", http=b_http)
         ws_a, ws_b = await _ws_login(api, token_a), await _ws_login(api, token_b)
         try:
+            # a verification mail carries a live token: it never reaches the browser
             r = await api.http.post("/api/auth/resend-verification", headers=api.bearer(token_a))
             assert r.status_code == 200
+            await api.mailed_token(email_a, "email_verification_requested")  # it was mailed
+            async with api.client() as elsewhere:  # a second device (its own refresh cookie)
+                await api.login(email_a, http=elsewhere)
             msg = json.loads(await asyncio.wait_for(ws_a.recv(), 10))
             assert msg["type"] == "event"
-            assert msg["subject"] == f"evt.{user_a['id']}.auth.email_verification_requested"
+            assert msg["subject"] == f"evt.{user_a['id']}.auth.new_login"
             assert msg["data"]["userId"] == user_a["id"]
             # B's first event is its own, though A's was published earlier
-            r = await b_http.post("/api/auth/resend-verification", headers=api.bearer(token_b))
+            await api.login(email_b, http=b_http)
             msg = json.loads(await asyncio.wait_for(ws_b.recv(), 10))
             assert msg["subject"].startswith(f"evt.{user_b['id']}.")
             # logout disconnects the session's socket

@@ -14,6 +14,7 @@ import pytest
 from auth.app import build_app
 from auth.settings import AuthSettings
 from auth.tokens import KeyRing, load_pem, verify_access_token
+from contracts.events.auth import EVENT_NAMES, MAIL_EVENTS
 from contracts import auth as A
 from contracts import headers as h
 from contracts import subjects
@@ -96,11 +97,12 @@ class Harness:
     async def event(self, user_id: str, name: str) -> dict:
         """Return the newest user event of a kind once the outbox relay has published it."""
         js = self.nc.jetstream()
-        subject = subjects.user_event(user_id, "auth", name)
+        mail = name in {EVENT_NAMES[cls] for cls in MAIL_EVENTS}  # secrets: on mail., not evt.
+        subject = (subjects.mail_request if mail else subjects.user_event)(user_id, "auth", name)
 
         async def last() -> dict | None:
             try:
-                msg = await js.get_last_msg("EVENTS", subject)
+                msg = await js.get_last_msg("MAIL" if mail else "EVENTS", subject)
             except NotFoundError:
                 return None
             return orjson.loads(msg.data)

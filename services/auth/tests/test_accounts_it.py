@@ -235,3 +235,33 @@ async def test_parallel_guesses_cannot_outrun_the_throttle(svc):
     codes = [e.error for e in errors]
     assert codes.count(ErrorCode.UNAUTHORIZED) == svc.settings.login_max_failures_per_account
     assert codes.count(ErrorCode.RATE_LIMITED) == 10 - svc.settings.login_max_failures_per_account
+
+
+async def test_links_with_tokens_never_travel_on_user_events(svc):
+    """evt.<user>.> is pushed to browsers and readable with event credentials: the
+    verification and reset links go to mail.<user>.> (stream MAIL, notify's only)."""
+    import nats.js.errors
+    import orjson
+
+    user = await svc.call(A.REGISTER, {"email": "leak@example.com", "password": PASSWORD,
+                                       "name": "Lee"})
+    await svc.call(A.FORGOT_PASSWORD, {"email": "leak@example.com"})
+    assert (await svc.event(user["id"], "password_reset_requested"))["resetUrl"]
+    await svc.event(user["id"], "registered")  # the relay reached the EVENTS stream too
+    js = svc.nc.jetstream()
+    seen = []
+    seq = 1
+    while True:
+        try:
+            msg = await js.get_msg("EVENTS", seq)
+        except nats.js.errors.NotFoundError:
+            break
+        seen.append((msg.subject, msg.data))
+        seq += 1
+    assert any(s == f"evt.{user['id']}.auth.registered" for s, _ in seen)
+    for subject, data in seen:
+        assert b"token=" not in data and b"verifyUrl" not in data and b"resetUrl" not in data, \
+            subject
+        assert not subject.endswith(("_verification_requested", "_reset_requested")), subject
+    mail = await js.stream_info("MAIL")
+    assert mail.state.messages >= 2  # both links wait there for notify

@@ -54,8 +54,8 @@ SERVICE_IO: dict[str, ServiceIO] = {
     io.name: io
     for io in (
         ServiceIO(
-            "auth", publishes=(_own_events(), "audit.auth.>"),
-            declares=("EVENTS", "AUDIT"), consumes=("AUDIT",),
+            "auth", publishes=(_own_events(), subjects.mail_requests_all(), "audit.auth.>"),
+            declares=("EVENTS", "MAIL", "AUDIT"), consumes=("AUDIT",),
         ),
         ServiceIO(
             "brokerage", publishes=(_own_events(), "audit.brokerage.>"),
@@ -81,7 +81,7 @@ SERVICE_IO: dict[str, ServiceIO] = {
         ),
         ServiceIO(
             "notify", calls=("auth",), publishes=(_own_events(), "audit.notify.>"),
-            declares=("EVENTS",), consumes=("EVENTS",),
+            declares=("EVENTS", "MAIL"), consumes=("EVENTS", "MAIL"),
         ),
         ServiceIO(
             "gateway", calls=tuple(s for s in SERVICES if s != "gateway"),

@@ -87,6 +87,16 @@ EVENTS = StreamSpec(
     description="User events: orders, signals, deployments, backtests, notifications, auth",
     duplicate_window_s=10 * MINUTE,
 )
+MAIL = StreamSpec(
+    name="MAIL",
+    subjects=(subjects.mail_requests_all(),),
+    retention=Retention.WORK_QUEUE,
+    max_age_s=1 * DAY,
+    owner="auth",
+    description="Mail requests that carry secrets (verification and reset links); notify "
+                "takes each once, and it is gone once delivered",
+    duplicate_window_s=10 * MINUTE,
+)
 JOBS = StreamSpec(
     name="JOBS",
     subjects=("job.>",),
@@ -105,7 +115,7 @@ AUDIT = StreamSpec(
     duplicate_window_s=10 * MINUTE,
 )
 
-ALL_STREAMS: tuple[StreamSpec, ...] = (MD_TICKS, MD_BARS, MD_STATUS, ORDERS, EVENTS, JOBS, AUDIT)
+ALL_STREAMS: tuple[StreamSpec, ...] = (MD_TICKS, MD_BARS, MD_STATUS, ORDERS, EVENTS, MAIL, JOBS, AUDIT)
 
 
 def stream_for(subject: str) -> StreamSpec:

@@ -109,6 +109,21 @@ def user_events_of_domain(domain: str) -> str:
     return f"evt.*.{token(domain)}.>"
 
 
+# --- private mail requests -----------------------------------------------------------
+
+
+def mail_request(user_id: str, domain: str, event: str) -> str:
+    """Build `mail.<userId>.<domain>.<event>`: a message to mail the user that carries a
+    secret (a verification or reset link). Never on `evt.`, which browsers and third
+    parties read; only notify consumes these."""
+    return f"mail.{token(user_id)}.{token(domain)}.{token(event)}"
+
+
+def mail_requests_all() -> str:
+    """Return the wildcard covering every mail request."""
+    return "mail.>"
+
+
 # --- jobs and audit ----------------------------------------------------------------
 
 

@@ -74,7 +74,7 @@ async def build_app(settings: AuthSettings) -> AsyncIterator[Runtime]:
                  sim_clock=False)
     async with rt:
         core = make_core(settings, rt)
-        for spec in (streams.EVENTS, streams.AUDIT):
+        for spec in (streams.EVENTS, streams.MAIL, streams.AUDIT):
             await rt.ensure_stream(spec)
         if settings.admin_email and settings.admin_password is not None:
             user, created = await ensure_admin(core, settings.admin_email, settings.admin_name,

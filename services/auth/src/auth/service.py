@@ -20,7 +20,7 @@ from contracts import subjects
 from contracts.auth import TokenPair
 from contracts.events import Event, new_event_fields
 from contracts.events.audit import AuditRecorded
-from contracts.events.auth import DOMAIN, EVENT_NAMES
+from contracts.events.auth import DOMAIN, EVENT_NAMES, MAIL_EVENTS
 from svckit.context import RequestContext
 from svckit.logging import get_logger
 from svckit.outbox import enqueue
@@ -102,8 +102,13 @@ class Core:
 
     async def publish(self, conn: asyncpg.Connection, user_id: str, event: Event,
                       ctx: RequestContext | None = None) -> None:
-        """Queue a user event in the caller's transaction (the outbox relay sends it)."""
-        subject = subjects.user_event(user_id, DOMAIN, EVENT_NAMES[type(event)])
+        """Queue a user event in the caller's transaction (the outbox relay sends it).
+
+        Events carrying a secret (a verification or reset link) go to `mail.`, not `evt.`.
+        """
+        name = EVENT_NAMES[type(event)]
+        subject = (subjects.mail_request(user_id, DOMAIN, name) if type(event) in MAIL_EVENTS
+                   else subjects.user_event(user_id, DOMAIN, name))
         await enqueue(conn, subject, event, headers=_trace_headers(ctx))
 
     def fields(self) -> dict[str, Any]:

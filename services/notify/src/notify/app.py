@@ -23,6 +23,8 @@ from .service import Admin, Inbox
 from .settings import NotifySettings
 from .webhooks import WebhookSender
 
+MAIL_CONSUMER = "notify-mail"
+
 
 def migrations() -> list[mig.Migration]:
     """Return the notify service's own migrations."""
@@ -64,9 +66,11 @@ async def build_app(settings: NotifySettings, *, clock: Clock | None = None,
         rt.services = Services(ingest, inbox, admin, worker, wake)  # type: ignore[attr-defined]
         handlers.register(rt.micro, inbox, admin)
         await rt.ensure_stream(streams.EVENTS)
+        await rt.ensure_stream(streams.MAIL)
         await rt.start()
         await rt.nc.flush()
         rt.spawn(_consume(rt, ingest, settings))
+        rt.spawn(_consume_mail(rt, ingest, settings))
         rt.spawn(worker.run())
         try:
             yield rt
@@ -74,6 +78,18 @@ async def build_app(settings: NotifySettings, *, clock: Clock | None = None,
             await hooks.close()
             if isinstance(sms_provider, HttpSmsProvider):
                 await sms_provider.close()
+
+
+async def _consume_mail(rt: Runtime, ingest: Ingest, s: NotifySettings) -> None:
+    """Follow mail requests (`mail.>`, stream MAIL): the events that carry a secret link."""
+    async def handle(msg: Msg) -> None:
+        meta = msg.metadata
+        fallback = f"{meta.stream}:{meta.sequence.stream}" if meta else msg.subject
+        await ingest.handle(msg.subject, msg.data, msg.headers, fallback)
+
+    await consume(rt.js, service=s.service_name, stream=streams.MAIL.name, durable=MAIL_CONSUMER,
+                  filter_subject=subjects.mail_requests_all(), handler=handle,
+                  max_deliver=s.event_max_deliver)
 
 
 async def _consume(rt: Runtime, ingest: Ingest, s: NotifySettings) -> None:

@@ -57,9 +57,9 @@ async def publish_change(conn: asyncpg.Connection, row: Mapping[str, Any],
 
 
 def parse_subject(subject: str) -> tuple[str, str] | None:
-    """Split `evt.<userId>.<domain>.<event>` into (userId, `domain.event`)."""
+    """Split `evt.<userId>.<domain>.<event>` (or `mail.`...) into (userId, `domain.event`)."""
     parts = subject.split(".")
-    if len(parts) != 4 or parts[0] != "evt":
+    if len(parts) != 4 or parts[0] not in ("evt", "mail"):
         return None
     return parts[1], f"{parts[2]}.{parts[3]}"
 

@@ -56,6 +56,21 @@ def read_messages(directory: Path) -> list[dict[str, Any]]:
     return out
 
 
+_LINK_TOKEN = re.compile(r"/(verify-email|reset-password)\?token=([A-Za-z0-9_\-.~%]+)")
+
+
+def link_token(messages: list[dict[str, Any]], to: str, kind: str) -> str | None:
+    """Return the token of the newest mailed link of `kind` ("verify-email" or
+    "reset-password") to the address `to`, from `read_messages`/`/api/messages` rows."""
+    for m in messages:  # newest first
+        if to.lower() not in m["to"].lower():
+            continue
+        for found_kind, token in _LINK_TOKEN.findall(m["text"]):
+            if found_kind == kind:
+                return token
+    return None
+
+
 def _html_part(msg: Any) -> str:
     part = msg.get_body(preferencelist=("html",))
     return part.get_content() if part else ""

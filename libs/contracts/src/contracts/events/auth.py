@@ -1,4 +1,9 @@
-"""Events published by the auth service on `evt.<userId>.auth.<event>`."""
+"""Events published by the auth service on `evt.<userId>.auth.<event>`.
+
+The two that carry a live single-use token (`EmailVerificationRequested`,
+`PasswordResetRequested`) go instead to `mail.<userId>.auth.<event>` (stream MAIL), which
+only notify reads: `evt.` is pushed to browsers and readable by third-party credentials.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ class UserRegistered(Event, kw_only=True):
 
 
 class EmailVerificationRequested(Event, kw_only=True):
-    """A verification mail must go to the user (the link carries a single-use token)."""
+    """A verification mail must go to the user (the link carries a single-use token).
+
+    Published on `mail.<userId>.auth.email_verification_requested`, never on `evt.`."""
 
     user_id: str
     email: str
@@ -32,7 +39,9 @@ class EmailVerified(Event, kw_only=True):
 
 
 class PasswordResetRequested(Event, kw_only=True):
-    """A reset mail must go to the user (the link carries a single-use token)."""
+    """A reset mail must go to the user (the link carries a single-use token).
+
+    Published on `mail.<userId>.auth.password_reset_requested`, never on `evt.`."""
 
     user_id: str
     email: str
@@ -82,3 +91,7 @@ EVENT_NAMES: dict[type[Event], str] = {
     TwoFactorChanged: "two_factor_changed",
     UserStatusChanged: "status_changed",
 }
+
+MAIL_EVENTS: frozenset[type[Event]] = frozenset({EmailVerificationRequested,
+                                                 PasswordResetRequested})
+"""Events that carry a secret: published on `mail.<userId>.auth.<name>` (stream MAIL)."""
