@@ -14,7 +14,7 @@ from contracts import natsperms
 K8S = Path(__file__).resolve().parents[1] / "k8s"
 SERVICES = ("auth", "brokerage", "marketdata", "execution", "backtest", "notify", "gateway")
 # metric names the services expose (svckit/metrics.py, gateway/metrics.py), the NATS
-# exporter's, Prometheus' own, and those proposed to the lead for brokerage
+# exporter's, Prometheus' own, and brokerage's (brokerage/metrics.py)
 KNOWN_METRICS = {
     "svc_requests_total", "svc_request_duration_seconds_bucket", "svc_messages_total",
     "svc_message_duration_seconds_bucket", "svc_consumer_pending", "svc_outbox_pending",
