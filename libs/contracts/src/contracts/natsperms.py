@@ -31,6 +31,8 @@ from .types import UtcDateTime
 
 SERVICES = ("auth", "brokerage", "marketdata", "execution", "backtest", "notify", "gateway")
 JS_API = "$JS.API"
+EVENT_CREDENTIALS_CHANGED = "natsauth.changed"
+"""Auth publishes here after a credential create/revoke so the sidecar re-renders at once."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ SERVICE_IO: dict[str, ServiceIO] = {
     io.name: io
     for io in (
         ServiceIO(
-            "auth", publishes=(_own_events(), subjects.mail_requests_all(), "audit.auth.>"),
+            "auth", publishes=(_own_events(), subjects.mail_requests_all(), "audit.auth.>",
+                               EVENT_CREDENTIALS_CHANGED),
             declares=("EVENTS", "MAIL", "AUDIT"), consumes=("AUDIT",),
         ),
         ServiceIO(
@@ -235,8 +238,6 @@ LIST_EVENT_CREDENTIALS = subjects.svc(AUTH_SERVICE, "event_credential", "list")
 REVOKE_EVENT_CREDENTIAL = subjects.svc(AUTH_SERVICE, "event_credential", "revoke")
 # the NATS auth sidecar asks for every live grant, then renders and reloads (docs/ops)
 EXPORT_EVENT_CREDENTIALS = subjects.svc(AUTH_SERVICE, "event_credential", "export")
-# auth publishes here after a create/revoke so the sidecar re-renders at once
-EVENT_CREDENTIALS_CHANGED = "natsauth.changed"
 
 
 class CreateEventCredential(ApiModel):

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
-from contracts import streams
+from contracts import natsperms, streams
 from svckit import migrations as mig
 from svckit.logging import get_logger
 from svckit.outbox import OutboxRelay
 from svckit.runner import Runtime
 
-from . import audit_consumer, handlers
+from . import audit_consumer, eventcreds, handlers
 from .admin import ensure_admin
 from .guard import Guard
 from .keys import SecretBox, load_data_key, load_keyring
@@ -82,6 +82,12 @@ async def build_app(settings: AuthSettings) -> AsyncIterator[Runtime]:
             log.info("auth.admin_ready", email=user.email, created=created)
         uc = handlers.UseCases.build(core)
         handlers.register(rt.micro, uc)
+
+        async def credentials_changed() -> None:
+            await rt.nc.publish(natsperms.EVENT_CREDENTIALS_CHANGED, b"")
+
+        eventcreds.register(rt.micro, eventcreds.EventCredentials(
+            core, credentials_changed, settings.event_nats_url or settings.nats_url))
         # the outbox relay is spawned here rather than by Runtime(outbox=True) to supervise it
         relay = OutboxRelay(rt.pool, rt.js, SERVICE)
         rt.spawn(supervised("outbox", relay.run))

@@ -20,6 +20,9 @@ class AuthSettings(ServiceSettings):
 
     service_name: str = "auth"
     app_base_url: str = "http://127.0.0.1:8080"
+    event_nats_url: str | None = None
+    """The NATS URL third parties connect to with event credentials (told in the reply
+    that creates one); unset: this service's own `nats_url`."""
 
     # token lifetimes
     access_token_ttl_s: int = 15 * MINUTE

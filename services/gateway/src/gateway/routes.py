@@ -17,6 +17,7 @@ from contracts import backtest as BT
 from contracts import brokerage as B
 from contracts import execution as X
 from contracts import marketdata as M
+from contracts import natsperms as NP
 from contracts import notify as NT
 from contracts import orders as O
 from contracts.api import Empty, Ok, Page
@@ -113,6 +114,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/user/api-keys", A.LIST_API_KEYS, Empty, list[A.ApiKeyInfo], U, "List my API keys", USER),
     Route("POST", "/api/user/api-keys", A.CREATE_API_KEY, A.CreateApiKey, A.ApiKeyCreated, U, "Create an API key (shown once)", USER, status=201),
     Route("DELETE", "/api/user/api-keys/{keyId}", A.REVOKE_API_KEY, A.RevokeApiKey, Ok, U, "Revoke an API key", USER),
+    Route("GET", "/api/user/event-credentials", NP.LIST_EVENT_CREDENTIALS, Empty, list[NP.EventCredential], V, "List my event-feed credentials (never their passwords)", USER),
+    Route("POST", "/api/user/event-credentials", NP.CREATE_EVENT_CREDENTIAL, NP.CreateEventCredential, NP.EventCredentialSecret, V, "Create NATS credentials for my own event feed (password shown once)", USER, status=201),
+    Route("DELETE", "/api/user/event-credentials/{id}", NP.REVOKE_EVENT_CREDENTIAL, NP.RevokeEventCredential, Ok, V, "Revoke an event-feed credential (its connections are dropped)", USER),
     # --- admin ----------------------------------------------------------------------
     Route("GET", "/api/admin/users", A.ADMIN_LIST_USERS, A.AdminListUsers, Page[A.User], ADM, "List and search users", ADMIN),
     Route("PUT", "/api/admin/users/{userId}/status", A.ADMIN_SET_STATUS, A.AdminSetStatus, A.User, ADM, "Suspend or reactivate a user", ADMIN),
