@@ -124,6 +124,7 @@ class Engine:
         runner = self.runners.pop(dep_id, None)
         if runner is None:
             return
+        log.info("deployment.dropped", deployment_id=dep_id)
         key = (runner.row["timeframe"], runner.row["segment"], runner.row["security_id"])
         group = self.groups.get(key)
         if group is not None:
