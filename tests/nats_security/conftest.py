@@ -45,8 +45,9 @@ class SecuredNats:
         return await self.connect("admin", self.admin_password)
 
     async def service(self, name: str, errors: list[str]) -> Client:
-        """Connect as one service's user."""
-        return await self.connect(name, self.passwords[name], errors)
+        """Connect as one service's user (with its own inbox prefix, as svckit does)."""
+        return await self.connect(name, self.passwords[name], errors,
+                                  inbox_prefix=P.service_inbox(name))
 
     async def third_party(self, user_id: str, errors: list[str]) -> Client:
         """Connect as a user's third-party identity, with its own inbox prefix."""

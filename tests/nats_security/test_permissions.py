@@ -140,3 +140,21 @@ async def test_object_store_owner_writes_and_others_cannot(secured: SecuredNats)
     notify = await secured.service("notify", errors)
     await notify.publish(f"$O.{EXPORT_BUCKET}.C.x", b"tamper")
     await eventually(violation(errors, "publish", f"$o.{EXPORT_BUCKET}.c.x"))
+
+
+async def test_a_service_reads_only_its_own_inbox(secured: SecuredNats) -> None:
+    # auth's replies to the gateway carry tokens: only the gateway may read its inbox
+    errors: list[str] = []
+    spy = await secured.service("brokerage", errors)
+    await spy.subscribe(f"{P.service_inbox('gateway')}.>")
+    await eventually(violation(errors, "subscription", "_inbox.gateway.>"))
+    await spy.subscribe("_INBOX.>")
+    await eventually(violation(errors, "subscription", "_inbox.>"))
+    # its own inbox works: a request from brokerage to marketdata is answered... by nobody
+    # here, but the reply subscription itself is allowed (no violation for it)
+    own: list[str] = []
+    await spy.subscribe(f"{P.service_inbox('brokerage')}.x", cb=collect(own))
+    admin = await secured.admin()
+    await admin.publish(f"{P.service_inbox('brokerage')}.x", b"hi")
+    await admin.flush()
+    await eventually(lambda: own == [f"{P.service_inbox('brokerage')}.x"])

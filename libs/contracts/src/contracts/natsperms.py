@@ -143,9 +143,17 @@ def service_permissions(io: ServiceIO, inbox: str = "_INBOX") -> Permissions:
     return Permissions(_dedupe(pub), _dedupe(sub), allow_responses=True)
 
 
+def service_inbox(service: str) -> str:
+    """Return the inbox prefix a service connects with (`inbox_prefix=`): its replies and
+    pull-consumer deliveries arrive under it, and only it may subscribe there, so no service
+    reads another's replies (a login reply carries tokens)."""
+    return f"_INBOX.{subjects.token(service)}"
+
+
 def all_service_permissions() -> dict[str, Permissions]:
     """Return the permissions of every service, keyed by service (= NATS user) name."""
-    return {name: service_permissions(io) for name, io in SERVICE_IO.items()}
+    return {name: service_permissions(io, inbox=service_inbox(name))
+            for name, io in SERVICE_IO.items()}
 
 
 # --- third-party event credentials ---------------------------------------------------

@@ -12,6 +12,8 @@ from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 from pydantic import BaseModel, ValidationError
 
 from contracts import headers as h
+from contracts.natsperms import service_inbox
+from contracts.subjects import InvalidSubjectToken
 from contracts.errors import ApiError, ErrorCode
 
 from . import tracing
@@ -44,6 +46,9 @@ async def connect(settings: ServiceSettings, name: str | None = None) -> Client:
         "error_cb": on_error,
         "disconnected_cb": on_disconnect,
         "reconnected_cb": on_reconnect,
+        # replies and pull deliveries under this service's own prefix, the only inbox its
+        # NATS user may read (contracts.natsperms.service_inbox)
+        "inbox_prefix": _inbox(settings.service_name),
     }
     if settings.nats_creds_file:
         opts["user_credentials"] = str(settings.nats_creds_file)
@@ -51,6 +56,13 @@ async def connect(settings: ServiceSettings, name: str | None = None) -> Client:
         opts["user"] = settings.nats_user
         opts["password"] = settings.nats_password.get_secret_value() if settings.nats_password else ""
     return await nats.connect(**opts)
+
+
+def _inbox(service: str) -> str:
+    try:
+        return service_inbox(service)
+    except InvalidSubjectToken:  # a name no NATS user could have: the default inbox
+        return "_INBOX"
 
 
 def encode_body(payload: BaseModel | Mapping[str, Any] | bytes | None) -> bytes:
