@@ -146,6 +146,10 @@ class _LagGauge:
         try:
             info = await self._sub.consumer_info()
         except (NatsTimeout, TimeoutError, NatsError) as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # nats-py can turn a cancellation into a timeout: never swallow it
+                raise asyncio.CancelledError from None
             log.debug("consumer.info_failed", error=str(exc))
             return
         self._gauge.set((info.num_pending or 0) + (info.num_ack_pending or 0))
