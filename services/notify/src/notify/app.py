@@ -69,8 +69,12 @@ async def build_app(settings: NotifySettings, *, clock: Clock | None = None,
         await rt.ensure_stream(streams.MAIL)
         await rt.start()
         await rt.nc.flush()
-        rt.spawn(_consume(rt, ingest, settings))
-        rt.spawn(_consume_mail(rt, ingest, settings))
+        # every user event (`evt.>`; our own notification events are skipped in Ingest), and
+        # the mail requests (`mail.>`): the verification and reset links, never on `evt.`
+        rt.spawn(_consume(rt, ingest, settings, streams.EVENTS.name, CONSUMER,
+                          subjects.user_events_all()))
+        rt.spawn(_consume(rt, ingest, settings, streams.MAIL.name, MAIL_CONSUMER,
+                          subjects.mail_requests_all()))
         rt.spawn(worker.run())
         try:
             yield rt
@@ -80,26 +84,15 @@ async def build_app(settings: NotifySettings, *, clock: Clock | None = None,
                 await sms_provider.close()
 
 
-async def _consume_mail(rt: Runtime, ingest: Ingest, s: NotifySettings) -> None:
-    """Follow mail requests (`mail.>`, stream MAIL): the events that carry a secret link."""
+async def _consume(rt: Runtime, ingest: Ingest, s: NotifySettings, stream: str, durable: str,
+                   filter_subject: str) -> None:
+    """Feed one stream's messages to Ingest (user events, or the mail requests)."""
     async def handle(msg: Msg) -> None:
         meta = msg.metadata
         fallback = f"{meta.stream}:{meta.sequence.stream}" if meta else msg.subject
         await ingest.handle(msg.subject, msg.data, msg.headers, fallback)
 
-    await consume(rt.js, service=s.service_name, stream=streams.MAIL.name, durable=MAIL_CONSUMER,
-                  filter_subject=subjects.mail_requests_all(), handler=handle,
-                  max_deliver=s.event_max_deliver)
-
-
-async def _consume(rt: Runtime, ingest: Ingest, s: NotifySettings) -> None:
-    """Follow every user event (`evt.>`); our own notification events are skipped in Ingest."""
-    async def handle(msg: Msg) -> None:
-        meta = msg.metadata
-        fallback = f"{meta.stream}:{meta.sequence.stream}" if meta else msg.subject
-        await ingest.handle(msg.subject, msg.data, msg.headers, fallback)
-
-    await consume(rt.js, service=s.service_name, stream=streams.EVENTS.name, durable=CONSUMER,
-                  filter_subject=subjects.user_events_all(), handler=handle,
+    await consume(rt.js, service=s.service_name, stream=stream, durable=durable,
+                  filter_subject=filter_subject, handler=handle,
                   # a database outage must delay events, not drop them after a few tries
                   max_deliver=s.event_max_deliver)
