@@ -173,3 +173,23 @@ def test_postgres_binaries_are_copied_where_the_account_can_reach_them(tmp_path,
     assert bin_dir.parent.parent == tmp_path / "cache"
     assert (bin_dir / "postgres").is_file() and (bin_dir.parent / "lib").is_dir()
     assert binaries.postgres_bin_dir(RunAs("nobody", 65534, 65534)) == bin_dir
+
+
+def test_nats_starts_again_when_a_chosen_port_was_taken_meanwhile(tmp_path, monkeypatch):
+    import socket
+
+    from svckit.infra import nats as embedded
+    from svckit.infra.probe import free_port
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    # the monitor port chosen first is already bound by someone else (the race free_port has)
+    ports = iter([free_port(), busy.getsockname()[1]])
+    monkeypatch.setattr(embedded, "free_port", lambda: next(ports, None) or free_port())
+    server = embedded.start_nats(tmp_path / "nats")
+    try:
+        assert server.alive()
+    finally:
+        server.stop()
+        busy.close()

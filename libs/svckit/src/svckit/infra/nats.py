@@ -8,7 +8,7 @@ from pathlib import Path
 from svckit.infra.binaries import nats_server_bin
 from svckit.infra.probe import LOOPBACK, free_port, http_status
 from svckit.infra.procs import spawn
-from svckit.infra.server import EmbeddedServer, failed
+from svckit.infra.server import EmbeddedServer, ServerStartError, failed
 
 
 def start_nats(
@@ -18,9 +18,25 @@ def start_nats(
     config: Path | None = None,
     timeout: float = 30.0,
 ) -> EmbeddedServer:
-    """Start nats-server with JetStream storing under `data_dir`; return once it is healthy."""
+    """Start nats-server with JetStream storing under `data_dir`; return once it is healthy.
+
+    A free port can be taken by another process between choosing it and binding it (tests
+    run servers side by side): when the server exits at start because a port it was given
+    by `free_port` is in use, it is started again on fresh ports (three attempts).
+    """
+    for attempt in range(3):
+        try:
+            return _start_nats(data_dir, port, config, timeout)
+        except ServerStartError as exc:
+            if "address already in use" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_nats(data_dir: Path, fixed_port: int | None, config: Path | None,
+                timeout: float) -> EmbeddedServer:
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
+    port = fixed_port or free_port()
     monitor = free_port()
     log = data_dir / "nats-server.log"
     argv: list[str | Path] = [
