@@ -126,7 +126,11 @@ def service_permissions(io: ServiceIO, inbox: str = "_INBOX") -> Permissions:
         pub += [f"{JS_API}.STREAM.{op}.{name}" for op in ("CREATE", "UPDATE", "INFO")]
     for name in io.consumes:
         # CREATE/INFO/DELETE <stream>.<consumer>[.<filter>], MSG.NEXT and DURABLE.CREATE
-        pub += [f"{JS_API}.STREAM.INFO.{name}", f"{JS_API}.CONSUMER.*.{name}",
+        # reading a stream it consumes by sequence or last-by-subject (execution looks up
+        # an instrument's last bar) grants nothing it could not read through a consumer
+        pub += [f"{JS_API}.STREAM.INFO.{name}", f"{JS_API}.STREAM.MSG.GET.{name}",
+                f"{JS_API}.DIRECT.GET.{name}", f"{JS_API}.DIRECT.GET.{name}.>",
+                f"{JS_API}.CONSUMER.*.{name}",
                 f"{JS_API}.CONSUMER.*.{name}.>", f"{JS_API}.CONSUMER.*.*.{name}.>",
                 f"$JS.ACK.{name}.>", f"$JS.FC.{name}.>"]
     for bucket in io.buckets:
