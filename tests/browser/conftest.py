@@ -23,7 +23,7 @@ from notify.mailsink import link_token
 from svckit.devrun.manifest import Manifest, Process
 from svckit.devrun.output import Console
 from svckit.devrun.platform import Platform
-from svckit.infra.nats import start_nats
+from svckit.devrun.securenats import start_secured_nats
 from svckit.infra.pgadmin import drop_database, drop_role, run_sync
 from svckit.infra.probe import free_port
 
@@ -168,8 +168,11 @@ def running_site(pg_admin_dsn: str, redis_url: str, run_dir: Path) -> Iterator[S
                       if importlib.util.find_spec(p.module) is not None)
     manifest = Manifest(processes=processes, database=f"browser_{tag}",
                         url=f"http://127.0.0.1:{http_port}", clock_url=f"{sim_url}/sim/clock")
-    with start_nats(run_dir / "nats") as nats_server, (run_dir / "platform.log").open("w") as log:
+    # the services connect as their own NATS users, as with `make run` and in Kubernetes
+    nats_server, nats_users = start_secured_nats(run_dir / "nats", run_dir / "nats-auth")
+    with nats_server, (run_dir / "platform.log").open("w") as log:
         platform = Platform(manifest, nats_url=nats_server.url, admin_dsn=pg_admin_dsn,
+                            nats_users=nats_users,
                             redis_url=redis_url, run_dir=run_dir, root=ROOT,
                             role_prefix=f"br{tag}_", redis_prefix=prefix,
                             console=Console(log, color=False), ready_timeout=60, grace=3)

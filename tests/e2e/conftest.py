@@ -28,7 +28,7 @@ from notify.mailsink import link_token
 from svckit.devrun.manifest import Manifest, load_manifest
 from svckit.devrun.output import Console
 from svckit.devrun.platform import Platform
-from svckit.infra.nats import start_nats
+from svckit.devrun.securenats import start_secured_nats
 from svckit.infra.pgadmin import drop_database, drop_role, run_sync
 from svckit.infra.probe import free_port
 
@@ -174,6 +174,7 @@ class WavePlatform(Platform):
             for run in runs:
                 self._wait_ready(run)
                 self.console.say(f"{run.spec.name} is ready (pid {run.popen.pid})")
+        self.start_sidecars()
 
 
 @contextmanager
@@ -187,8 +188,11 @@ def running_platform(pg_admin_dsn: str, redis_url: str,
     manifest, ports = e2e_manifest(run_dir, tag, prefix)
     sim_url = manifest.clock_url.removesuffix("/sim/clock") if manifest.clock_url else None
     log_file = run_dir / "platform.log"
-    with start_nats(run_dir / "nats") as nats_server, log_file.open("w") as log:
+    # the services connect as their own NATS users, as with `make run` and in Kubernetes
+    nats_server, nats_users = start_secured_nats(run_dir / "nats", run_dir / "nats-auth")
+    with nats_server, log_file.open("w") as log:
         platform = WavePlatform(manifest, nats_url=nats_server.url, admin_dsn=pg_admin_dsn,
+                            nats_users=nats_users,
                             redis_url=redis_url, run_dir=run_dir, root=ROOT,
                             role_prefix=f"e2e{tag}_", redis_prefix=prefix,
                             console=Console(log, color=False), ready_timeout=60, grace=3)

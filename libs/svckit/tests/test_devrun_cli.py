@@ -102,8 +102,10 @@ def test_run_status_and_stop_from_the_command_line(tmp_path, nats_url, pg_admin_
         run_sync(drop_role(pg_admin_dsn, name))
 
 
-def test_embedded_servers_start_when_nothing_answers_and_keep_their_ports(tmp_path):
-    defaults = {"nats": f"nats://127.0.0.1:{free_port()}",
+def test_embedded_servers_start_when_nothing_answers_and_keep_their_ports(tmp_path, nats_url):
+    # a NATS answering on the default port is not reused: the platform starts its own,
+    # with its per-service users
+    defaults = {"nats": nats_url,
                 "postgres": f"postgresql://postgres@127.0.0.1:{free_port()}/postgres",
                 "redis": f"redis://127.0.0.1:{free_port()}/0"}
     wanted = {k: free_port() for k in ("nats", "postgres", "redis")}
@@ -116,13 +118,53 @@ def test_embedded_servers_start_when_nothing_answers_and_keep_their_ports(tmp_pa
                               embedded_ports=wanted, durable=False)
             assert [s.kind for s in first.started] == ["nats", "postgres", "redis"]
             assert [s.port for s in first.started] == list(wanted.values())
+            users = first.nats_users
+            assert users is not None and users.conf.is_file()
+            assert run_sync(_nats_login(first.nats_url)) == "Authorization Violation"
+            assert run_sync(_nats_login(first.nats_url, "gateway", users.password("gateway"))) == "ok"
+            assert run_sync(_nats_login(first.nats_url, "gateway", "guess")) == "Authorization Violation"
         with ExitStack() as stack:
             again = provision(run_dir, {}, Console(out), stack, defaults=defaults,
                               embedded_ports={k: free_port() for k in wanted}, durable=False)
             assert again.admin_dsn == first.admin_dsn and again.nats_url == first.nats_url
+            # the passwords survive a restart: a service started before keeps its login
+            assert run_sync(_nats_login(again.nats_url, "gateway", users.password("gateway"))) == "ok"
+            assert (users.password_file("gateway").stat().st_mode & 0o777) == 0o600
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     assert "starting an embedded one" in out.getvalue()
+
+
+async def _nats_login(url: str, user: str | None = None, password: str | None = None) -> str:
+    """Connect once; return "ok" or the server's refusal."""
+    import nats
+    from nats.errors import NoServersError
+
+    errors: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc))
+
+    try:
+        nc = await nats.connect(url, user=user, password=password, connect_timeout=2,
+                                max_reconnect_attempts=0, allow_reconnect=False,
+                                error_cb=on_error)
+    except (NoServersError, OSError, nats.errors.Error) as exc:
+        text = " ".join([*errors, str(exc)])
+        return "Authorization Violation" if "authorization violation" in text.lower() else text
+    await nc.close()
+    return "ok"
+
+
+def test_configured_servers_are_used_as_they_are(tmp_path, nats_url, pg_admin_dsn, redis_url):
+    out = io.StringIO()
+    env = {"PLATFORM_NATS_URL": nats_url, "PLATFORM_DATABASE_URL": pg_admin_dsn,
+           "PLATFORM_REDIS_URL": redis_url}
+    with ExitStack() as stack:
+        found = provision(tmp_path, env, Console(out), stack)
+        assert found.nats_url == nats_url and found.nats_users is None
+        assert [s.kind for s in found.started] == []
+    assert "nats: using" in out.getvalue()
 
 
 def test_a_configured_but_unusable_server_is_an_error(tmp_path):

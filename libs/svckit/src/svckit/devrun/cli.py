@@ -58,6 +58,7 @@ def run(root: Path) -> int:
             found = provision(run_dir, os.environ, console, stack)
             platform = Platform(manifest, nats_url=found.nats_url, admin_dsn=found.admin_dsn,
                                 redis_url=found.redis_url, run_dir=run_dir, root=root,
+                                nats_users=found.nats_users,
                                 console=console)
             stack.callback(platform.stop)
             platform.start()

@@ -21,6 +21,7 @@ from typing import Self
 from svckit.devrun.manifest import Manifest, Process
 from svckit.devrun.output import Console, Pump
 from svckit.devrun.secrets import SecretStore
+from svckit.devrun.securenats import NatsUsers
 from svckit.infra.pgadmin import create_database, create_service_role, run_sync
 from svckit.infra.probe import LOOPBACK, http_status, port_open
 from svckit.infra.procs import has_exited, spawn, stop_process
@@ -51,6 +52,7 @@ class Platform:
         admin_dsn: str,
         redis_url: str,
         run_dir: Path,
+        nats_users: NatsUsers | None = None,
         root: Path | None = None,
         database: str | None = None,
         role_prefix: str = "",
@@ -64,6 +66,7 @@ class Platform:
     ) -> None:
         self.manifest = manifest
         self.nats_url, self.admin_dsn, self.redis_url = nats_url, admin_dsn, redis_url
+        self.nats_users = nats_users
         self.run_dir = run_dir
         self.root = root or Path.cwd()
         self.database = database or manifest.database
@@ -93,6 +96,17 @@ class Platform:
             run = self._launch(p, dsns.get(p.name))
             self._wait_ready(run)
             self.console.say(f"{p.name} is ready (pid {run.popen.pid})")
+        self.start_sidecars()
+
+    def start_sidecars(self) -> None:
+        """Start what keeps the servers in step with the services (after `auth` is up).
+
+        With per-service NATS users, that is the auth sidecar: it adds the users' event
+        credentials to nats-server and reloads it whenever auth announces a change.
+        """
+        if self.nats_users is not None:
+            run = self._launch(self.nats_users.sidecar(self.nats_url), None)
+            self.console.say(f"natsauth started (pid {run.popen.pid})")
 
     def _check_ports(self, procs: list[Process]) -> None:
         for p in procs:
@@ -129,6 +143,8 @@ class Platform:
             f"{pre}ENVIRONMENT": self.environment,
             f"{pre}OPS_PORT": str(self.manifest.ops_port(p)),
         })
+        if self.nats_users is not None:
+            env.update(self.nats_users.env_for(p.name, pre))
         if dsn is not None:
             env[f"{pre}DATABASE_URL"] = dsn
             env[f"{pre}DB_SCHEMA"] = p.schema or p.name

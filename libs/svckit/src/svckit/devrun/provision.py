@@ -1,9 +1,17 @@
 """Find or start the NATS, Postgres and Redis that `make run` uses.
 
 A server named by PLATFORM_NATS_URL / PLATFORM_DATABASE_URL / PLATFORM_REDIS_URL must work,
-or the launcher stops with the reason. Without those variables the default local ports are
-tried and, when nothing usable answers there (or PLATFORM_EMBEDDED=1), an embedded server
-is started with its data under `.run/<kind>` on a fixed port (remembered in
+or the launcher stops with the reason. Without those variables:
+
+- NATS: an embedded nats-server is always started, with the platform's per-service users
+  and permissions (`svckit.devrun.securenats`). A shared server on the default port would
+  let every service (and anything else on the machine) publish and read everything.
+  A NATS named by PLATFORM_NATS_URL is used as it is; its users are its operator's concern
+  (services take `<PREFIX>NATS_USER` / `<PREFIX>NATS_PASSWORD_FILE` from the environment).
+- Postgres and Redis: the default local ports are tried and, when nothing usable answers
+  there (or PLATFORM_EMBEDDED=1), an embedded server is started.
+
+Embedded servers keep their data under `.run/<kind>` on a fixed port (remembered in
 `.run/ports.json`) so data survives.
 """
 
@@ -17,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from svckit.devrun.output import Console
-from svckit.infra.nats import start_nats
+from svckit.devrun.securenats import NatsUsers, start_secured_nats
 from svckit.infra.pgadmin import can_login, run_sync
 from svckit.infra.postgres import start_postgres
 from svckit.infra.probe import LOOPBACK, free_port, nats_info, port_open, redis_ping
@@ -43,6 +51,8 @@ class Endpoints:
     nats_url: str = ""
     admin_dsn: str = ""
     redis_url: str = ""
+    nats_users: NatsUsers | None = None
+    """The per-service users of an embedded NATS (None for a configured one)."""
     started: list[EmbeddedServer] = field(default_factory=list)
 
 
@@ -67,9 +77,13 @@ def problem_with(kind: str, url: str) -> str | None:
     return None if reply == "+PONG" else f"no Redis answers PING ({reply or 'no reply'})"
 
 
-def _starter(kind: str, durable: bool) -> Callable[[Path, int], EmbeddedServer]:
+def _starter(kind: str, durable: bool, found: Endpoints
+             ) -> Callable[[Path, int], EmbeddedServer]:
     if kind == "nats":
-        return lambda d, port: start_nats(d, port=port)
+        def nats(d: Path, port: int) -> EmbeddedServer:
+            server, found.nats_users = start_secured_nats(d, d.parent / "nats-auth", port=port)
+            return server
+        return nats
     if kind == "postgres":
         return lambda d, port: start_postgres(d, port=port, durable=durable)
     return lambda d, port: start_redis(d, port=port, durable=durable)
@@ -93,18 +107,25 @@ def provision(
     for kind in ("nats", "postgres", "redis"):
         configured = env.get(ENV_VARS[kind])
         url = configured or defaults[kind]
-        problem = "PLATFORM_EMBEDDED is set" if embedded_only and not configured else (
-            problem_with(kind, url))
+        if configured:
+            problem = problem_with(kind, url)
+        elif kind == "nats":
+            problem = "PLATFORM_NATS_URL is not set"
+        elif embedded_only:
+            problem = "PLATFORM_EMBEDDED is set"
+        else:
+            problem = problem_with(kind, url)
         if problem is None:
             console.say(f"{kind}: using {redact(url)}")
         elif configured:
             raise ProvisionError(f"{ENV_VARS[kind]}={redact(url)} cannot be used: {problem}")
         else:
-            console.say(f"{kind}: {problem} at {redact(url)}; starting an embedded one")
+            where = "" if kind == "nats" else f" at {redact(url)}"
+            console.say(f"{kind}: {problem}{where}; starting an embedded one")
             port = ports.get(kind) or embedded_ports[kind]
             if kind not in ports and port_open(LOOPBACK, port, timeout=0.2):
                 port = free_port()
-            server = _starter(kind, durable)(run_dir / kind, port)
+            server = _starter(kind, durable, found)(run_dir / kind, port)
             ports[kind] = port
             ports_file.write_text(json.dumps(ports))
             stack.callback(_stopper(server, console))
@@ -112,6 +133,9 @@ def provision(
             url = server.url
             console.say(f"{kind}: embedded at {redact(url)} (pid {server.pid}, data in "
                         f"{run_dir / kind})")
+            if kind == "nats":
+                console.say(f"nats: each service connects as its own user; passwords and "
+                            f"config in {run_dir / 'nats-auth'}")
         if kind == "nats":
             found.nats_url = url
         elif kind == "postgres":
