@@ -140,7 +140,10 @@ async def _authorize(gw: Gateway, route: Route, request: Request) -> Principal |
 
 async def _input(gw: Gateway, route: Route, request: Request) -> dict[str, Any]:
     """Merge query, JSON body and path parameters (path wins) into the model's input."""
-    data: dict[str, Any] = dict(request.query_params)
+    # a repeated parameter (`?ids=a&ids=b`, OpenAPI's default form for a query array) is
+    # a list; a single one stays a string (list fields also accept `a,b`)
+    query = request.query_params
+    data: dict[str, Any] = {k: (v if len(v := query.getlist(k)) > 1 else v[0]) for k in query}
     if route.method not in ("GET", "DELETE", "HEAD"):
         raw = await request.body()
         if raw.strip():
