@@ -59,7 +59,7 @@ export function BacktestCompare() {
       <Card>
         <ListState loading={cmp.isLoading} error={cmp.error} empty={rows.length < 2} emptyText="Pick two or more completed backtests in the history.">
           <div className="overflow-x-auto">
-            <table className="w-full">
+            <table className="w-full" data-testid="compare-table">
               <thead><tr><th className={th}>Metric</th>{rows.map((r) => <th key={r.backtestId} className={th}>{r.strategyName} v{r.strategyVersion}<br /><span className="font-normal normal-case">{r.params.fromDate} → {r.params.toDate}</span></th>)}</tr></thead>
               <tbody>
                 {keys.map((k) => (

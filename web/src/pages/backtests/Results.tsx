@@ -5,6 +5,7 @@ import { api, call, hasRoute, type Schemas } from "../../api/client";
 import { EquityChart } from "../../components/EquityChart";
 import { Button, Card, FormError, ListState, inr, td, th, when } from "../../components/ui";
 import { TradesChart } from "./TradesChart";
+import { DrawdownCard, HeatmapCard } from "./Analytics";
 
 /** Turn `total_return_pct` or `totalReturnPct` into "Total return %". */
 export function metricLabel(k: string): string {
@@ -77,6 +78,10 @@ export function Results({ backtest }: { backtest: Schemas["Backtest"] }) {
               <EquityChart points={r.equityCurve} />
             </ListState>
           </Card>
+          <div className="grid gap-4 lg:grid-cols-2">
+            <DrawdownCard strategyId={backtest.strategyId} backtestId={id} />
+            <HeatmapCard strategyId={backtest.strategyId} backtestId={id} />
+          </div>
           <div className="grid gap-4 lg:grid-cols-2">
             {hasRoute("/api/analytics/distribution/{id}") && (
               <Card title="Trade P&L distribution">
