@@ -23,6 +23,7 @@ import { BacktestPage } from "./pages/backtests/Backtest";
 import { BacktestCompare, BacktestHistory } from "./pages/backtests/History";
 import { Deployments } from "./pages/deployments/Deployments";
 import { DeploymentMonitor } from "./pages/deployments/Monitor";
+import { TradesPage } from "./pages/trades/Trades";
 
 
 function Protected({ children }: { children: React.ReactNode }) {
@@ -68,6 +69,7 @@ export function App() {
         {hasRoute("/api/backtests/{id}") && <Route path="backtests/:id" element={<BacktestPage />} />}
         {hasRoute("/api/deployments") && <Route path="deployments" element={<Deployments />} />}
         {hasRoute("/api/deployments/{id}") && <Route path="deployments/:id" element={<DeploymentMonitor />} />}
+        {hasRoute("/api/trades") && <Route path="trades" element={<TradesPage />} />}
 
       </Route>
       <Route path="*" element={<Navigate to="/" replace />} />

@@ -20,6 +20,7 @@ const NAV: NavItem[] = [
   { to: "/strategies", label: "Strategies", route: "/api/strategies" },
   { to: "/backtests", label: "Backtests", route: "/api/backtests/history" },
   { to: "/deployments", label: "Deployments", route: "/api/deployments" },
+  { to: "/trades", label: "Trades", route: "/api/trades" },
   { to: "/brokerage", label: "Brokerage", route: "/api/brokerages" },
   { to: "/orders", label: "Orders", route: "/api/orders" },
   { to: "/portfolio", label: "Portfolio", route: "/api/portfolio/summary" },

@@ -5,6 +5,7 @@ import { api, call, type Schemas } from "../../api/client";
 import { live } from "../../lib/ws";
 import { Badge, Button, Card, ListState, Modal, PageTitle, inr, td, th, when } from "../../components/ui";
 import { DEPLOY_TONE } from "./Deployments";
+import { StrategyTrades } from "../trades/Trades";
 
 type Kind = "signal" | "refusal" | "order" | "halt" | "info";
 type Log = Schemas["ExecutionLog"];
@@ -40,7 +41,10 @@ export function DeploymentMonitor() {
     queryFn: () => call(api.GET("/api/orders", { params: { query: { deploymentId: id, pageSize: 50 } } })),
   });
   useEffect(() => live.onEvent((e) => {
-    if (e.data.deploymentId === id) qc.invalidateQueries({ queryKey: ["deployment", id] });
+    if (e.data.deploymentId === id) {
+      qc.invalidateQueries({ queryKey: ["deployment", id] });
+      qc.invalidateQueries({ queryKey: ["trades", id] });
+    }
   }), [id, qc]);
   const act = useMutation({
     mutationFn: (a: "pause" | "resume" | "stop") => a === "stop"
@@ -105,6 +109,9 @@ export function DeploymentMonitor() {
           </ListState>
         </Card>
       </div>
+      <Card className="mt-4" title="Trades">
+        <StrategyTrades deploymentId={id} pageSize={50} exportName={`trades-${id}.csv`} />
+      </Card>
       <Card className="mt-4" title="Logs" actions={
         <select aria-label="Log kind" value={kind} onChange={(e) => setKind(e.target.value as Kind | "")} className="rounded-md border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900">
           <option value="">All</option>{["signal", "refusal", "order", "halt", "info"].map((k) => <option key={k}>{k}</option>)}
