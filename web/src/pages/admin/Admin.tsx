@@ -1,5 +1,4 @@
 import { useState } from "react";
-import { Navigate } from "react-router";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { api, call } from "../../api/client";
 import { useSession } from "../../lib/session";
@@ -7,6 +6,15 @@ import { Badge, Button, Card, ListState, PageTitle, td, th, when } from "../../c
 
 function useAdmin() {
   return useSession().user?.role === "admin";
+}
+
+/** What a non-admin sees at an admin address (the API refuses them too). */
+function AdminOnly() {
+  return (
+    <Card>
+      <p className="text-sm" data-testid="admin-only">This page is for administrators. Your account cannot see other users or the audit log.</p>
+    </Card>
+  );
 }
 
 export function AdminUsers() {
@@ -22,7 +30,7 @@ export function AdminUsers() {
       call(api.PUT("/api/admin/users/{userId}/status", { params: { path: { userId: a.userId } }, body: { status: a.status, reason: null } })),
     onSuccess: () => list.refetch(),
   });
-  if (!useAdmin()) return <Navigate to="/" replace />;
+  if (!useAdmin()) return <AdminOnly />;
   const pages = list.data ? Math.max(1, Math.ceil(list.data.total / list.data.pageSize)) : 1;
   return (
     <>
@@ -65,7 +73,7 @@ export function AdminAudit() {
     queryFn: () => call(api.GET("/api/admin/logs", { params: { query: { page, pageSize: 50, action: action || undefined } } })),
     enabled: useAdmin(),
   });
-  if (!useAdmin()) return <Navigate to="/" replace />;
+  if (!useAdmin()) return <AdminOnly />;
   const pages = list.data ? Math.max(1, Math.ceil(list.data.total / list.data.pageSize)) : 1;
   return (
     <>
