@@ -143,7 +143,9 @@ def running_site(pg_admin_dsn: str, redis_url: str, run_dir: Path) -> Iterator[S
     )
     notify = Process(
         name="notify", module="notify", env_prefix="NOTIFY_", schema="notify", ops_port=free_port(),
-        env={"NOTIFY_SMTP_PORT": str(smtp), "NOTIFY_APP_BASE_URL": f"http://127.0.0.1:{http_port}"},
+        env={"NOTIFY_SMTP_PORT": str(smtp), "NOTIFY_APP_BASE_URL": f"http://127.0.0.1:{http_port}",
+             # as under `make run`: the webhook test delivers to a receiver on this machine
+             "NOTIFY_WEBHOOK_ALLOW_PRIVATE": "true"},
     )
     backtest = Process(name="backtest", module="backtest", env_prefix="BACKTEST_",
                        schema="backtest", ops_port=free_port(), env={"BACKTEST_WORKERS": "1"})

@@ -63,7 +63,47 @@ def test_strategy_backtest_and_paper_deployment(site: Site, new_page) -> None:
     expect(page.get_by_test_id("equity-chart")).to_be_visible()
     expect(page.get_by_test_id("bt-trades").locator("tbody tr").first).to_be_visible()
     expect(page.get_by_test_id("trades-chart")).to_be_visible()
+    expect(page.get_by_test_id("max-drawdown")).to_contain_text("%")
+    expect(page.get_by_test_id("heatmap")).to_contain_text("Jan")
     shot(page, "22-backtest-results")
+
+    # the trades export is a CSV file of the trades on the page
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Trades CSV").click()
+    csv_text = open(dl.value.path(), encoding="utf-8").read()
+    header, *rows = csv_text.strip().splitlines()
+    assert "entry" in header.lower() and len(rows) == page.get_by_test_id("bt-trades").locator("tbody tr").count()
+
+    # a second backtest on minute bars runs long enough to watch its progress bar move
+    page.get_by_role("link", name="Strategies").click()
+    page.get_by_role("link", name="SMA cross").click()
+    page.get_by_role("link", name="Backtest", exact=True).click()
+    page.get_by_label("From", exact=True).fill("2025-01-01")
+    page.get_by_label("To", exact=True).fill("2025-06-30")
+    page.get_by_label("Interval").select_option("1m")
+    # record every value the bar shows (the app navigates in place, so this survives)
+    page.evaluate("""() => {
+      window.__progress = [];
+      new MutationObserver(() => {
+        const bar = document.querySelector('[role=progressbar]');
+        if (bar) window.__progress.push(Number(bar.getAttribute('aria-valuenow')));
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    }""")
+    page.get_by_role("button", name="Run backtest").click()
+    expect(page.get_by_role("progressbar")).to_be_visible()
+    expect(page.get_by_test_id("bt-status")).to_have_text("completed", timeout=90_000)
+    seen = page.evaluate("window.__progress")
+    assert seen and seen == sorted(seen), seen  # shown while it ran, never going back
+
+    # compare the two runs side by side
+    page.get_by_role("link", name="Backtests").click()
+    page.get_by_role("checkbox", name="Compare SMA cross").nth(0).check()
+    page.get_by_role("checkbox", name="Compare SMA cross").nth(1).check()
+    page.get_by_role("button", name="Compare (2)").click()
+    table = page.get_by_test_id("compare-table")
+    expect(table.locator("thead th")).to_have_count(3)
+    expect(table).to_contain_text("Total return")
+    shot(page, "22b-compare")
 
     # a second version that enters on the first bar, so a live signal comes quickly
     page.get_by_role("link", name="Strategies").click()
@@ -92,7 +132,20 @@ def test_strategy_backtest_and_paper_deployment(site: Site, new_page) -> None:
     finally:
         httpx.put(f"{site.sim_url}/sim/clock", json={"speed": 1}, timeout=10).raise_for_status()
     expect(page.get_by_test_id("unread-count")).to_be_visible()
+    # the filled entry is a trade, on the monitor and on the trades page, with its details
+    trade = page.get_by_test_id("strategy-trades").locator("tbody tr").first
+    expect(trade).to_contain_text("RELIANCE", timeout=20_000)
+    expect(trade).to_contain_text(re.compile("open|closed"), timeout=20_000)  # filled on paper
     shot(page, "24-deployment-live")
+    page.get_by_role("link", name="Trades").click()
+    expect(page.get_by_role("heading", name="Strategy trades")).to_be_visible()
+    row = page.get_by_test_id("strategy-trades").locator("tbody tr").first
+    expect(row).to_contain_text("long")
+    expect(row).to_contain_text("₹")  # the entry price of the fill
+    row.click()
+    expect(page.get_by_test_id("trade-detail")).to_contain_text("RELIANCE")
+    shot(page, "24b-trade-detail")
+    page.get_by_role("link", name="open the monitor").click()
 
     # stop it
     page.get_by_role("button", name="Stop").click()
