@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -70,7 +71,7 @@ def test_strategy_backtest_and_paper_deployment(site: Site, new_page) -> None:
     # the trades export is a CSV file of the trades on the page
     with page.expect_download() as dl:
         page.get_by_role("button", name="Trades CSV").click()
-    csv_text = open(dl.value.path(), encoding="utf-8").read()
+    csv_text = Path(dl.value.path()).read_text(encoding="utf-8")
     header, *rows = csv_text.strip().splitlines()
     assert "entry" in header.lower() and len(rows) == page.get_by_test_id("bt-trades").locator("tbody tr").count()
 
