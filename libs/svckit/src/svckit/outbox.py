@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 import msgspec
@@ -56,6 +56,30 @@ async def enqueue(
     )
     await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
     return msg_id
+
+
+async def enqueue_many(
+    conn: asyncpg.Connection,
+    items: Sequence[tuple[str, bytes | msgspec.Struct | BaseModel, str]],
+) -> None:
+    """Add many messages (subject, payload, msg_id) in one statement and one notification.
+
+    The same rows `enqueue` writes, in one round trip instead of two per message: a commit
+    that records hundreds of decisions at once (execution on a busy bar) would otherwise
+    spend most of its time waiting on Postgres.
+    """
+    if not items:
+        return
+    hdrs = tracing.inject({})
+    await conn.execute(
+        "INSERT INTO outbox (id, subject, payload, headers) SELECT u.id, u.subject, u.payload,"
+        " u.headers::jsonb FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[])"
+        " AS u(id, subject, payload, headers) ON CONFLICT (id) DO NOTHING",
+        [uuid.UUID(m) if _is_uuid(m) else uuid.uuid5(uuid.NAMESPACE_URL, m) for _, _, m in items],
+        [s for s, _, _ in items], [_payload(p) for _, p, _ in items],
+        [json.dumps({**hdrs, h.MSG_ID: m}) for _, _, m in items],
+    )
+    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
 
 
 def _is_uuid(value: str) -> bool:
