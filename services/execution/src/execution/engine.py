@@ -24,7 +24,7 @@ from . import domain as d
 from . import feeds
 from . import repository as repo
 from .clients import Clients
-from .ledger import Outgoing, deployment_event, record
+from .ledger import Outgoing, deployment_event, record_many
 from .runner import Context, Decision, Runner
 from .settings import ExecutionSettings
 from .state import load_trades, reconcile, warm_up
@@ -207,9 +207,8 @@ class Engine:
                     ids = list({r.id for r, _ in decided})
                     ok = await repo.owned_running(conn, self.owner, ids)
                     lost = set(ids) - ok
-                for runner, dec in decided:
-                    if runner.id in ok:
-                        await _record(conn, out, runner, dec, now)
+                await record_many(conn, out, [(runner.row, dec) for runner, dec in decided
+                                              if runner.id in ok], now)
         except Exception:
             log.exception("engine.commit_failed")
             failed = {r.id for r, _ in decided} | {a[0] for a in advances or []}
@@ -297,7 +296,3 @@ class Engine:
                 raise
             except Exception:
                 log.exception("engine.timers_failed")
-
-
-async def _record(conn, out: Outgoing, runner: Runner, dec: Decision, now: datetime) -> None:
-    await record(conn, out, runner.row, dec, now)

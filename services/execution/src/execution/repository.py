@@ -126,6 +126,43 @@ async def insert_intent(conn: asyncpg.Connection, i: dict[str, Any]) -> bool:
     return row is not None
 
 
+async def insert_intents(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """Store intents in one statement; return the ids that were new (the others existed)."""
+    if not rows:
+        return set()
+    cols = ("intent_id", "deployment_id", "user_id", "account_id", "leg", "action", "side",
+            "quantity", "trade_ids", "bar_start", "created_at")
+    out = await conn.fetch(
+        "INSERT INTO intents (intent_id, deployment_id, user_id, account_id, leg, action, side,"
+        " quantity, trade_ids, bar_start, created_at) SELECT u.intent_id, u.deployment_id, u.user_id,"
+        " u.account_id, u.leg, u.action, u.side, u.quantity, u.trade_ids::jsonb, u.bar_start,"
+        " u.created_at FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],"
+        " $6::text[], $7::text[], $8::int[], $9::text[], $10::timestamptz[], $11::timestamptz[])"
+        " AS u(intent_id, deployment_id, user_id, account_id, leg, action, side, quantity,"
+        " trade_ids, bar_start, created_at) ON CONFLICT DO NOTHING RETURNING intent_id",
+        *[[json.dumps(r[c]) if c == "trade_ids" else r.get(c) for r in rows] for c in cols])
+    return {r["intent_id"] for r in out}
+
+
+async def insert_trades(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
+    """Store pending trades for entry intents."""
+    if rows:
+        await conn.executemany(
+            "INSERT INTO trades (id, deployment_id, user_id, strategy_id, account_id, segment,"
+            " security_id, symbol, direction, entry_intent_id) VALUES ($1, $2::uuid, $3, $4, $5,"
+            " $6, $7, $8, $9, $1) ON CONFLICT DO NOTHING",
+            [(t["id"], t["deployment_id"], t["user_id"], t["strategy_id"], t["account_id"],
+              t["segment"], t["security_id"], t["symbol"], t["direction"]) for t in rows])
+
+
+async def mark_exiting_many(conn: asyncpg.Connection,
+                            rows: list[tuple[list[str], str, str]]) -> None:
+    """Tie trades to the exit intents that close them: (trade ids, intent id, reason)."""
+    if rows:
+        await conn.executemany("UPDATE trades SET exit_intent_id = $2, exit_reason = $3,"
+                               " updated_at = now() WHERE id = ANY($1)", rows)
+
+
 async def insert_trade(conn: asyncpg.Connection, t: dict[str, Any]) -> None:
     """Store a pending trade for an entry intent."""
     await conn.execute(
@@ -145,6 +182,8 @@ async def mark_exiting(conn: asyncpg.Connection, trade_ids: list[str], intent_id
 
 async def insert_logs(conn: asyncpg.Connection, rows: list[tuple]) -> None:
     """Append execution-log rows (deployment, user, ts, kind, action, message, reasons, bar, values, intent)."""
+    if not rows:
+        return
     await conn.executemany(
         'INSERT INTO exec_logs (deployment_id, user_id, ts, kind, action, message, reasons, bar,'
         ' "values", intent_id) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::text::jsonb,'
