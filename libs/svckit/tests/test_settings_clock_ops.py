@@ -138,3 +138,50 @@ async def test_stream_replicas_setting_reaches_the_declared_stream(nats_url, mon
     async with Runtime(settings, sim_clock=False) as rt:
         with pytest.raises(APIError, match="(?i)replica"):
             await rt.ensure_stream(streams.ORDERS)
+
+
+async def test_shutdown_ends_a_task_that_lost_its_first_cancellation(nats_url):
+    """On Python 3.11 asyncio.wait_for (inside nats-py's request) can drop a cancellation;
+    a service loop then runs on. Shutdown cancels again instead of waiting for ever, and
+    gives up on a task that ignores every cancellation after its grace, saying so."""
+    from svckit.runner import Runtime
+
+    rounds = []
+
+    async def loop_that_lost_a_cancel() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass  # what the wait_for race amounts to
+        while True:
+            rounds.append(1)
+            await asyncio.sleep(0.05)
+
+    release = asyncio.Event()
+
+    async def deaf() -> None:
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                continue
+
+    loop = asyncio.get_running_loop()
+    rt = Runtime(_Svc(nats_url=nats_url, environment="test"), sim_clock=False)
+    rt.shutdown_grace_s = 1.5
+    async with rt:
+        lost = rt.spawn(loop_that_lost_a_cancel())
+        await asyncio.sleep(0.05)
+        started = loop.time()
+    assert lost.cancelled() and rounds  # it ran on after the first cancel, then ended
+    assert loop.time() - started < 1.4
+
+    rt = Runtime(_Svc(nats_url=nats_url, environment="test"), sim_clock=False)
+    rt.shutdown_grace_s = 0.5
+    async with rt:
+        stuck = rt.spawn(deaf())
+        await asyncio.sleep(0.05)
+        started = loop.time()
+    assert not stuck.done() and loop.time() - started < 2
+    release.set()  # leave no task behind
+    await stuck

@@ -51,6 +51,8 @@ class Runtime:
         self._sim_clock = sim_clock
         self._stack = AsyncExitStack()
         self._tasks: list[asyncio.Task] = []
+        self.shutdown_grace_s = 10.0
+        """How long shutdown waits for cancelled background tasks to finish."""
         self.checks: dict[str, ReadyCheck] = {}
         self.nc: Client
         self.js: JetStreamContext
@@ -122,10 +124,22 @@ class Runtime:
             log.error("task.crashed", task=task.get_name(), error=repr(task.exception()))
 
     async def __aexit__(self, *exc: object) -> None:
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Cancel again while a task runs on: on Python 3.11 `asyncio.wait_for` (used inside
+        # nats-py's request, for one) drops a cancellation that arrives as its future
+        # completes, and a service loop would then go round for ever. A later cancel lands
+        # at the loop's next await. After the grace, say which task is stuck where, go on.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.shutdown_grace_s
+        stuck = set(self._tasks)
+        while stuck and loop.time() < deadline:
+            for task in stuck:
+                task.cancel()
+            _, stuck = await asyncio.wait(stuck, timeout=min(1.0, deadline - loop.time()))
+        if stuck:
+            for task in stuck:
+                frames = [f"{f.f_code.co_filename}:{f.f_lineno} {f.f_code.co_name}"
+                          for f in task.get_stack()]
+                log.error("task.stuck_at_shutdown", task=task.get_name(), frames=frames)
         await self._stack.aclose()
 
     async def _close_pool(self) -> None:
