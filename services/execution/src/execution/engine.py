@@ -43,6 +43,9 @@ class Engine:
         self.clients = clients
         self.owner = settings.instance_id
         self.runners: dict[str, Runner] = {}
+        # account id -> its deployments running here: the account's daily loss check on every
+        # entry would otherwise walk every deployment of the replica
+        self.by_account: dict[str, dict[str, Runner]] = {}
         self.groups: dict[feeds.Key, feeds.Group] = {}
         self.pacer = d.Pacer(settings.order_rate_per_s)
         self.wake = asyncio.Event()
@@ -113,6 +116,7 @@ class Engine:
             seq = await feeds.start_seq(self.js, group, runner)
             group.runners[runner.id] = runner
             self.runners[runner.id] = runner
+            self.by_account.setdefault(runner.row["account_id"], {})[runner.id] = runner
             if group.bar_sub is None or (seq is not None and (group.next_seq is None or seq < group.next_seq)) \
                     or (seq is None and group.next_seq is not None):
                 await feeds.subscribe_bars(self.js, group, seq, self.on_bar)
@@ -124,6 +128,10 @@ class Engine:
         runner = self.runners.pop(dep_id, None)
         if runner is None:
             return
+        peers = self.by_account.get(runner.row["account_id"], {})
+        peers.pop(dep_id, None)
+        if not peers:
+            self.by_account.pop(runner.row["account_id"], None)
         log.info("deployment.dropped", deployment_id=dep_id)
         key = (runner.row["timeframe"], runner.row["segment"], runner.row["security_id"])
         group = self.groups.get(key)
@@ -139,6 +147,7 @@ class Engine:
             await feeds.close(group)
         self.groups.clear()
         self.runners.clear()
+        self.by_account.clear()
         with contextlib.suppress(Exception):
             await self.pool.execute("UPDATE deployments SET owner = NULL, lease_until = NULL"
                                     " WHERE owner = $1", self.owner)
@@ -250,7 +259,7 @@ class Engine:
 
     def account_pnl(self, account_id: str) -> int:
         """Return today's P&L of every deployment of an account running here."""
-        return sum(r.day_pnl() for r in self.runners.values() if r.row["account_id"] == account_id)
+        return sum(r.day_pnl() for r in self.by_account.get(account_id, {}).values())
 
     async def market_open(self, segment: str, at: datetime) -> bool:
         """Return whether the segment trades at `at`: session hours, then the calendar."""
