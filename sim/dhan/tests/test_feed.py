@@ -141,3 +141,19 @@ async def test_expired_token_closes_the_feed_with_807_and_is_refused(sim, client
     async with session.ws_connect(feed_url(sim, client)) as ws:
         assert await closed_after_disconnect(ws) == 807
     assert (await client.get("/orders")).json()["errorCode"] == "DH-901"
+
+
+async def test_a_fast_clock_still_sends_every_trade_in_order(sim, client, session):
+    """Bars are built from the feed: between two pushes a fast market clock passes several
+    trades (RELIANCE replays four per minute), and every one of them must go out, in order."""
+    async with session.ws_connect(feed_url(sim, client)) as ws:
+        await ws.send_str(sub(15, [("NSE_EQ", "2885")]))
+        assert (await next_packet(ws))[0] == 6  # previous close
+        first = struct.unpack("<BHBIfI", await next_packet(ws))
+        sim.set_clock(speed=1200.0, paused=False)  # 120 market seconds per 100 ms push
+        times = [first[5]]
+        while len(times) < 40:
+            times.append(struct.unpack("<BHBIfI", await next_packet(ws))[5])
+        sim.set_clock(paused=True)
+    # one trade every 15 s of the replayed 1-minute bars, none skipped, none repeated
+    assert [b - a for a, b in zip(times, times[1:])] == [15] * 39

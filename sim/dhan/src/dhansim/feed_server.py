@@ -160,11 +160,18 @@ class FeedHub:
                 await conn.ws.send_bytes(packets.prev_close(snap, self._prev_oi(inst, snap)))
             for mode in sorted(modes):
                 marker = (snap.day, snap.seq)
-                if conn.sent.get((*key, mode)) == marker:
+                last = conn.sent.get((*key, mode))
+                if last == marker:
                     continue
                 conn.sent[(*key, mode)] = marker
-                for frame in self._frames(inst, snap, mode):
-                    await conn.ws.send_bytes(frame)
+                # Dhan sends every trade, not a sample: a fast clock can pass several trades
+                # between two pushes, and each must go out (bars are built from them)
+                snaps = [snap]
+                if last is not None and last[0] == snap.day and 0 <= last[1] < snap.seq - 1:
+                    snaps = self.sim.market.trades_after(inst, last[1], now)
+                for s in snaps:
+                    for frame in self._frames(inst, s, mode):
+                        await conn.ws.send_bytes(frame)
 
     @staticmethod
     def _frames(inst: Instrument, snap, mode: str) -> list[bytes]:

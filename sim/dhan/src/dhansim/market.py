@@ -103,6 +103,25 @@ class Market:
         self._memo[key] = snap
         return snap
 
+    def trades_after(self, inst: Instrument, after_seq: int, at: datetime | None = None,
+                     limit: int = 50) -> list[Snapshot]:
+        """Return the snapshot of every trade after `after_seq` up to the one at `at` (the
+        last `limit` of them), oldest first: what a feed that sends each trade has sent."""
+        now = (at or self.clock.now()).astimezone(IST)
+        last = self.snapshot(inst, now)
+        first = max(after_seq + 1, last.seq - limit + 1, 0)
+        if last.seq < first:
+            return []
+        path = self.prices.path(inst.segment, inst.security_id, now.date())
+        out = []
+        for i in range(first, last.seq):
+            key = (inst.segment, inst.security_id, now.date(), i)
+            snap = self._memo.get(key)
+            if snap is None or snap.inst is not inst:
+                snap = self._memo[key] = self._build(inst, path, now, i)
+            out.append(snap)
+        return [*out, last]
+
     def _build(self, inst: Instrument, path, now: datetime, i: int) -> Snapshot:
         if i < 0:
             return self._before_open(inst, path.prev_close, now.date())
