@@ -119,3 +119,22 @@ def test_pacer_keeps_under_the_rate():
     assert [p.allow("a", 0.1 * i) for i in range(4)] == [True, True, True, False]
     assert p.allow("b", 0.35)
     assert p.allow("a", 1.05)
+
+
+def test_an_exit_while_the_entry_is_unfilled_goes_out_when_it_fills():
+    """Found by the live-chain parity test: a broker that confirms a fill after the next
+    bar would otherwise hold the position to the square-off, where the backtest exits."""
+    r = _runner(entry_rule="close > 100", exit_rule="close < 100")
+    (entry,) = r.on_bar(_bar(0, 101), Context())
+    assert r.trades[entry.intent_id].status == "pending"
+    # the exit rule fires before the entry's fill is known: nothing to sell yet
+    assert r.on_bar(_bar(1, 99), Context()) == []
+    assert r.exits_due() == []  # still unfilled
+    t = r.trades[entry.intent_id]
+    t.status, t.quantity, t.entry_price = "open", 1, 10_100
+    (exit_,) = r.exits_due()
+    assert (exit_.action, exit_.side, exit_.quantity, exit_.trade_ids) == \
+        (d.EXIT, "SELL", 1, [entry.intent_id])
+    assert exit_.bar.start == T0 + timedelta(minutes=1)  # the bar the rule fired on
+    assert exit_.intent_id == d.intent_id("dep-1", entry.intent_id, d.EXIT)
+    assert r.exits_due() == []  # once

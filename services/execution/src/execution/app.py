@@ -105,10 +105,16 @@ async def _listen_on(rt: Runtime, engine: Engine, conn) -> None:
         pending.add(task)
         task.add_done_callback(pending.discard)
 
+    async def refill(runner) -> None:
+        await load_trades(rt.pool, runner, rt.clock.now())
+        due = runner.exits_due()  # an exit that waited for its entry's fill goes out now
+        if due:
+            await engine.commit([(runner, dec) for dec in due], None)
+
     def on_fill(_c, _pid, _ch, dep_id: str) -> None:
         runner = engine.runners.get(dep_id)
         if runner is not None:
-            spawn(load_trades(rt.pool, runner, rt.clock.now()))
+            spawn(refill(runner))
 
     def on_deploy(_c, _pid, _ch, dep_id: str) -> None:
         spawn(_refresh(engine, dep_id))

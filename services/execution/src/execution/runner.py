@@ -31,6 +31,9 @@ class TradeState:
     stop: int | None = None
     target: int | None = None
     exiting: bool = False
+    exit_on_fill: dict | None = None
+    """An exit the rules asked for while the entry order was still unfilled: sent as soon
+    as the fill arrives (the backtest, which fills at once, exits on that bar)."""
 
     @property
     def open_quantity(self) -> int:
@@ -138,12 +141,31 @@ class Runner:
         if exit_fire:
             out += self._exit_all(d.EXIT, bar.end, d.intent_id(self.id, bar.start, d.EXIT), bar,
                                   self.row["exit_rule"], self.exit.values())
+            for t in self.trades.values():
+                if t.status == "pending" and not t.exiting and t.exit_on_fill is None:
+                    t.exit_on_fill = {"ts": bar.end, "bar": bar, "rule": self.row["exit_rule"],
+                                      "values": self.exit.values()}
         if self.intraday and d.ist_time(bar.end) >= self.square_off:
             day = bar.end.astimezone(d.ist(bar.end).tzinfo).date().isoformat()
             out += self._exit_all(d.SQUARE_OFF, bar.end,
                                   d.intent_id(self.id, day, d.SQUARE_OFF), bar, "square-off", {})
         if entry_fire and not exit_fire:
             out.append(self._entry(bar, ctx))
+        return out
+
+    def exits_due(self) -> list[Decision]:
+        """Return the exits deferred until their entry filled, for the trades now held."""
+        out = []
+        for t in self.trades.values():
+            e = t.exit_on_fill
+            if e is None or t.status != "open" or t.exiting or t.open_quantity <= 0:
+                continue
+            t.exit_on_fill, t.exiting = None, True
+            iid = d.intent_id(self.id, t.id, d.EXIT)  # one per trade: it exits once
+            out.append(Decision(
+                action=d.EXIT, side=d.exit_side(self.direction), quantity=t.open_quantity,
+                kind="signal", ts=e["ts"], rule=e["rule"], intent_id=iid, leg=d.EXIT,
+                trade_ids=[t.id], values=e["values"], bar=e["bar"]))
         return out
 
     def on_tick(self, price: int, at: datetime) -> list[Decision]:

@@ -45,6 +45,7 @@ async def load_trades(pool, runner: Runner, now: datetime) -> None:
     async with pool.acquire() as conn:
         rows = await repo.trades_of(conn, runner.id)
     today = d.ist(now).date()
+    deferred = {t.id: t.exit_on_fill for t in runner.trades.values() if t.exit_on_fill}
     runner.trades = {}
     runner.realized_today = 0
     for t in rows:
@@ -56,7 +57,7 @@ async def load_trades(pool, runner: Runner, now: datetime) -> None:
             id=t["id"], entry_intent_id=t["entry_intent_id"], status=t["status"],
             quantity=t["quantity"], exited=t["exited_quantity"],
             entry_price=t["entry_price_paise"], stop=t["stop_paise"], target=t["target_paise"],
-            exiting=t["exit_intent_id"] is not None)
+            exiting=t["exit_intent_id"] is not None, exit_on_fill=deferred.get(t["id"]))
 
 
 async def reconcile(engine: Engine, runner: Runner) -> str | None:
