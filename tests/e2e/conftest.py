@@ -122,7 +122,8 @@ def _overrides(run_dir: Path, ports: dict[int, int], prefix: str) -> dict[str, d
     }
 
 
-def e2e_manifest(run_dir: Path, tag: str, prefix: str) -> tuple[Manifest, dict[int, int]]:
+def e2e_manifest(run_dir: Path, tag: str, prefix: str,
+                 env: dict[str, dict[str, str]] | None = None) -> tuple[Manifest, dict[int, int]]:
     """Return platform.toml's processes on free ports, with the e2e settings on top, and the
     map from platform.toml's ports to the e2e ones.
 
@@ -135,6 +136,8 @@ def e2e_manifest(run_dir: Path, tag: str, prefix: str) -> tuple[Manifest, dict[i
     for old in (APP_PORT, SMTP_PORT, MAIL_HTTP_PORT):
         ports.setdefault(old, free_port())
     extra = _overrides(run_dir, ports, prefix)
+    for module, values in (env or {}).items():  # a test's own platform settings on top
+        extra[module] = {**extra.get(module, {}), **values}
     procs = []
     for p in base.processes:
         env = {k: _remap(v, ports) for k, v in p.env.items()}
@@ -179,13 +182,14 @@ class WavePlatform(Platform):
 
 @contextmanager
 def running_platform(pg_admin_dsn: str, redis_url: str,
-                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
+                     tmp_path_factory: pytest.TempPathFactory,
+                     env: dict[str, dict[str, str]] | None = None) -> Iterator[E2E]:
     """Start platform.toml's processes on their own NATS, database, roles and Redis prefix."""
     tag = secrets.token_hex(4)
     run_dir = tmp_path_factory.mktemp(f"e2e-{tag}")
     (run_dir / "admin-password").write_text(ADMIN_PASSWORD)
     prefix = f"e2e:{tag}:"
-    manifest, ports = e2e_manifest(run_dir, tag, prefix)
+    manifest, ports = e2e_manifest(run_dir, tag, prefix, env)
     sim_url = manifest.clock_url.removesuffix("/sim/clock") if manifest.clock_url else None
     log_file = run_dir / "platform.log"
     # the services connect as their own NATS users, as with `make run` and in Kubernetes
