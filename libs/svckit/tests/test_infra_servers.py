@@ -193,3 +193,23 @@ def test_nats_starts_again_when_a_chosen_port_was_taken_meanwhile(tmp_path, monk
     finally:
         server.stop()
         busy.close()
+
+
+def test_redis_starts_again_when_a_chosen_port_was_taken_meanwhile(tmp_path, monkeypatch):
+    import socket
+
+    from svckit.infra import redis as embedded
+    from svckit.infra.probe import free_port, redis_ping
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    # the port chosen first is already bound by someone else (the race free_port has)
+    ports = iter([busy.getsockname()[1]])
+    monkeypatch.setattr(embedded, "free_port", lambda: next(ports, None) or free_port())
+    server = embedded.start_redis(tmp_path / "redis")
+    try:
+        assert server.port != busy.getsockname()[1] and redis_ping(server.url) == "+PONG"
+    finally:
+        server.stop()
+        busy.close()
