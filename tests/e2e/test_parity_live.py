@@ -43,7 +43,9 @@ STRATEGY = {
     "positionSize": 1, "productType": "intraday", "direction": "long",
 }
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not DATA.exists(), reason="real bars not present")]
+# the replay takes about 2.5 minutes of wall time, more than the suite's per-test default
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(480),
+              pytest.mark.skipif(not DATA.exists(), reason="real bars not present")]
 
 
 def _days() -> tuple[pl.DataFrame, pl.DataFrame]:
