@@ -147,19 +147,22 @@ async def test_shutdown_ends_a_task_that_lost_its_first_cancellation(nats_url):
     from svckit.runner import Runtime
 
     rounds = []
+    running = asyncio.Event()
 
     async def loop_that_lost_a_cancel() -> None:
+        running.set()
         try:
-            await asyncio.sleep(30)
+            await asyncio.Event().wait()
         except asyncio.CancelledError:
             pass  # what the wait_for race amounts to
-        while True:
+        while True:  # a service loop going round; its next await is where a cancel lands
             rounds.append(1)
-            await asyncio.sleep(0.05)
+            await asyncio.Event().wait()
 
     release = asyncio.Event()
 
     async def deaf() -> None:
+        running.set()
         while not release.is_set():
             try:
                 await release.wait()
@@ -171,16 +174,17 @@ async def test_shutdown_ends_a_task_that_lost_its_first_cancellation(nats_url):
     rt.shutdown_grace_s = 1.5
     async with rt:
         lost = rt.spawn(loop_that_lost_a_cancel())
-        await asyncio.sleep(0.05)
+        await running.wait()
         started = loop.time()
     assert lost.cancelled() and rounds  # it ran on after the first cancel, then ended
     assert loop.time() - started < 1.4
 
+    running.clear()
     rt = Runtime(_Svc(nats_url=nats_url, environment="test"), sim_clock=False)
     rt.shutdown_grace_s = 0.5
     async with rt:
         stuck = rt.spawn(deaf())
-        await asyncio.sleep(0.05)
+        await running.wait()
         started = loop.time()
     assert not stuck.done() and loop.time() - started < 2
     release.set()  # leave no task behind
