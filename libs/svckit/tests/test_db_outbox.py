@@ -47,7 +47,8 @@ async def test_migrations_apply_in_order_once_and_refuse_edits(conn, tmp_path):
     shutil.copytree(HERE / "migs_ok", src)
     ms = mig.builtin() + mig.load(src, "demo")
     applied = await mig.migrate(conn, "demo", ms)
-    assert applied == ["svckit/0001_outbox_inbox.sql", "demo/0001_first.sql", "demo/0002_second.sql"]
+    assert applied == ["svckit/0001_outbox_inbox.sql", "svckit/0002_outbox_order.sql",
+                       "demo/0001_first.sql", "demo/0002_second.sql"]
     assert await mig.migrate(conn, "demo", ms) == []
     cols = await conn.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_schema='demo' AND table_name='widgets'"
@@ -100,10 +101,10 @@ async def test_outbox_relay_publishes_committed_rows_once(conn, pg_dsn, nats_url
     try:
         subject = subjects.user_event("u1", "demo", "made")
         async with pool.acquire() as c, c.transaction():
-            await enqueue(c, subject, Ev(n=0), msg_id="m0")
+            await enqueue(c, subject, Ev(n=0), msg_id="x1")
             # many at once, as execution records a busy bar; a message already there is skipped
-            await enqueue_many(c, [(subject, Ev(n=1), "m1"), (subject, Ev(n=2), "m2"),
-                                   (subject, Ev(n=50), "m0")])
+            await enqueue_many(c, [(subject, Ev(n=1), "x2"), (subject, Ev(n=2), "x3"),
+                                   (subject, Ev(n=50), "x1")])
         try:
             async with pool.acquire() as c, c.transaction():
                 await enqueue(c, subjects.user_event("u1", "demo", "made"), Ev(n=99), msg_id="rolled-back")
@@ -119,18 +120,19 @@ async def test_outbox_relay_publishes_committed_rows_once(conn, pg_dsn, nats_url
 
         await _deadline(three)
         # a relay that re-publishes the same row (crash before marking) is deduplicated
-        await js.publish(subjects.user_event("u1", "demo", "made"), b'{"n":0}', headers={"Nats-Msg-Id": "m0"})
+        await js.publish(subjects.user_event("u1", "demo", "made"), b'{"n":0}', headers={"Nats-Msg-Id": "x1"})
         assert (await js.stream_info("EVENTS")).state.messages == 3
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         sub = await js.pull_subscribe("evt.u1.>", durable="reader", stream="EVENTS")
         msgs = await sub.fetch(3, timeout=2)
-        # one transaction's rows share created_at; the relay orders them by id
-        assert sorted(msgspec.json.decode(m.data, type=Ev).n for m in msgs) == [0, 1, 2]
-        assert {m.headers["Nats-Msg-Id"] for m in msgs} == {"m0", "m1", "m2"}
+        # one transaction's rows leave in the order they were written (these ids' uuids
+        # sort the other way round)
+        assert [msgspec.json.decode(m.data, type=Ev).n for m in msgs] == [0, 1, 2]
+        assert [m.headers["Nats-Msg-Id"] for m in msgs] == ["x1", "x2", "x3"]
         async with pool.acquire() as c:
-            assert await claim(c, "reader", "m0") is True
-            assert await claim(c, "reader", "m0") is False
+            assert await claim(c, "reader", "x1") is True
+            assert await claim(c, "reader", "x1") is False
     finally:
         await pool.close()
         await nc.close()

@@ -145,7 +145,7 @@ class OutboxRelay:
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT id, subject, payload, headers::text AS headers FROM outbox WHERE published_at IS NULL"
-                " ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch,
             )
             for row in rows:
