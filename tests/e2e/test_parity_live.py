@@ -8,16 +8,18 @@ standing before the day's open while the deployments warm up on the previous day
 150x. The simulator replays each real bar as four trades 15 s apart (open, low/high,
 high/low, close). Compared with the backtest (intraday, no costs, fills at the next bar's
 open): every entry signal on the same bar; the same round trips with entries and exits in
-the same minutes for the same reasons; each fill at a trade of that minute, within its bar's
-low and high (a live order meets whichever trade of the minute is current when it arrives,
-at the touch).
+the same minutes for the same reasons (on the simulated Dhan an exit may come one minute
+late: it confirms fills over its order socket, and an exit signalled before the entry's
+confirmation goes out on it); each fill at a trade of its minute, within that bar's low and
+high (a live order meets whichever trade of the minute is current when it arrives, at the
+touch).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -156,17 +158,23 @@ async def test_a_real_day_through_the_live_chain_trades_as_the_backtest(replay_d
                 and all(t["status"] == "closed" for t in b["items"]),
                 timeout=30, what=f"the {name} deployment's trades to close")
             trades = sorted(trades["items"], key=lambda t: t["entryTime"])
-            # the same round trips, in the same minutes, for the same reasons
-            assert [(_minute(t["entryTime"]), _minute(t["exitTime"]),
-                     {"exit": "signal"}.get(t["exitReason"], t["exitReason"]), t["quantity"])
-                    for t in trades] == \
-                [(w["entry_time"], w["exit_time"], w["exit_reason"], 1) for w in want], name
-            # at a trade of that minute (the backtest takes its first, the open), up to the
-            # touch's spread
-            for t, w in zip(trades, want, strict=True):
-                for price, at in ((t["entryPrice"], w["entry_time"]), (t["exitPrice"], w["exit_time"])):
-                    low, high = bars[at]
-                    assert low - SPREAD <= Decimal(price) <= high + SPREAD, (name, t, w)
+            # the same round trips, in the same minutes, for the same reasons; the simulated
+            # Dhan confirms fills over its order socket, and at this speed a confirmation can
+            # come after the next bar: an exit the rules asked for meanwhile is kept for the
+            # fill and goes out then, up to a minute late (paper fills at once: exact)
+            late = timedelta(minutes=1 if name == "dhan" else 0)
+            got = [(_minute(t["entryTime"]), _minute(t["exitTime"]),
+                    {"exit": "signal"}.get(t["exitReason"], t["exitReason"]), t["quantity"])
+                   for t in trades]
+            assert [(g[0], g[2], g[3]) for g in got] == \
+                [(w["entry_time"], w["exit_reason"], 1) for w in want], name
+            for g, w in zip(got, want, strict=True):
+                assert w["exit_time"] <= g[1] <= w["exit_time"] + late, (name, g, w)
+            # each fill at a trade of its minute, up to the touch's spread
+            for t in trades:
+                for key in ("entry", "exit"):
+                    low, high = bars[_minute(t[f"{key}Time"])]
+                    assert low - SPREAD <= Decimal(t[f"{key}Price"]) <= high + SPREAD, (name, t)
             # and every entry signal fired on the bar the backtest's fired on
             logs = await _logs(api, auth, dep_id)
             entries = {_ts(log["bar"]["start"]) for log in logs if log["action"] == "entry"}
