@@ -85,7 +85,7 @@ class Evaluator:
         """Return the full state as JSON-ready data."""
         return {
             "format": SNAPSHOT_FORMAT,
-            "rule": to_text(self.rule.expr),
+            "rule": self._root.key,  # the rule's canonical text (every cell is keyed by its own)
             "bars": self.bars,
             "last_ts": None if self.last_ts is None else self.last_ts.isoformat(),
             "cells": {k: c.state() for k, c in self._cells.items() if not isinstance(c, C.Const)},
@@ -95,9 +95,9 @@ class Evaluator:
         """Load a state taken by `snapshot()` from an evaluator of the same rule."""
         if snapshot.get("format") != SNAPSHOT_FORMAT:
             raise RuleStateError(f"unsupported snapshot format {snapshot.get('format')!r}")
-        if snapshot.get("rule") != to_text(self.rule.expr):
+        if snapshot.get("rule") != self._root.key:
             raise RuleStateError(
-                f"snapshot is for rule {snapshot.get('rule')!r}, not {to_text(self.rule.expr)!r}"
+                f"snapshot is for rule {snapshot.get('rule')!r}, not {self._root.key!r}"
             )
         for key, cell in self._cells.items():
             if not isinstance(cell, C.Const):
