@@ -138,6 +138,55 @@ async def test_outbox_relay_publishes_committed_rows_once(conn, pg_dsn, nats_url
         await nc.close()
 
 
+async def test_a_relay_with_a_grace_leaves_young_rows_to_their_writer(conn, pg_dsn, nats_url):
+    """A service that publishes its own rows after commit runs the relay as a backstop only:
+    a row younger than the grace is not sent (its writer does it and marks it); one still
+    unsent after the grace (the writer died, or its publish failed) is."""
+    import nats
+
+    await conn.execute("CREATE SCHEMA graced")
+    await mig.migrate(conn, "graced", mig.builtin())
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_stream(js, streams.EVENTS)
+    pool = await asyncpg.create_pool(pg_dsn, server_settings={"search_path": "graced"},
+                                     min_size=1, max_size=3)
+    seen: list[bytes] = []
+
+    async def on_msg(msg) -> None:
+        seen.append(msg.data)
+
+    sub = await nc.subscribe("evt.u9.>", cb=on_msg)
+    try:
+        subject = subjects.user_event("u9", "demo", "made")
+        async with pool.acquire() as c, c.transaction():
+            await enqueue_many(c, [(subject, Ev(n=1), "g1"), (subject, Ev(n=2), "g2")],
+                               notify=False)
+        relay = OutboxRelay(pool, js, "graced", min_age_s=1.5)
+        assert await relay.relay_once() is False
+        await nc.flush()
+        assert seen == []  # young: the writer's to send
+        # the writer publishes one and marks it; the other is left over (its writer died)
+        await js.publish(subject, msgspec.json.encode(Ev(n=1)), headers={"Nats-Msg-Id": "g1"})
+        async with pool.acquire() as c:
+            await c.execute("UPDATE outbox SET published_at = now() WHERE headers->>'Nats-Msg-Id'"
+                            " = 'g1'")
+        await asyncio.sleep(1.6)
+        await relay.relay_once()
+        await _deadline(lambda: _async(len(seen) == 2))
+        assert [msgspec.json.decode(m, type=Ev).n for m in seen] == [1, 2]  # each once
+        async with pool.acquire() as c:
+            assert await c.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    finally:
+        await sub.unsubscribe()
+        await pool.close()
+        await nc.close()
+
+
+async def _async(value):
+    return value
+
+
 class Echo(ApiModel):
     text: str
     times: int = 1
@@ -314,3 +363,24 @@ async def test_consume_reports_its_backlog_as_svc_consumer_pending(nats_url):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await nc.close()
+
+
+@pytest.mark.parametrize("light", [False, True])
+async def test_a_light_reset_skips_the_reset_round_trip_but_still_rolls_back(pg_dsn, light):
+    from svckit.db import create_pool
+    from svckit.settings import ServiceSettings
+
+    settings = ServiceSettings(service_name="resets", database_url=pg_dsn, db_pool_min=1,
+                               db_pool_max=1, db_light_reset=light)
+    pool = await create_pool(settings)
+    try:
+        async with pool.acquire() as c:
+            await c.execute("SET statement_timeout = '12s'")
+            await c.execute("BEGIN")  # left open: an unmanaged transaction
+        async with pool.acquire() as c:
+            # the one connection again: session state kept only with the light reset ...
+            assert await c.fetchval("SHOW statement_timeout") == ("12s" if light else "0")
+            # ... and never a transaction left open
+            assert not c.is_in_transaction()
+    finally:
+        await pool.close()

@@ -16,6 +16,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Reset nothing beyond what asyncpg always does (roll back, drop Python listeners)."""
+
+
 async def create_pool(settings: ServiceSettings, **overrides: object) -> asyncpg.Pool:
     """Open a pool whose connections search only the service's schema."""
     schema = settings.schema()
@@ -29,5 +33,7 @@ async def create_pool(settings: ServiceSettings, **overrides: object) -> asyncpg
         },
         "command_timeout": 30,
     }
+    if settings.db_light_reset:
+        opts["reset"] = _keep_session
     opts.update(overrides)
     return await asyncpg.create_pool(settings.dsn(), **opts)

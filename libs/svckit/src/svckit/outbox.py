@@ -61,6 +61,8 @@ async def enqueue(
 async def enqueue_many(
     conn: asyncpg.Connection,
     items: Sequence[tuple[str, bytes | msgspec.Struct | BaseModel, str]],
+    *,
+    notify: bool = True,
 ) -> None:
     """Add many messages (subject, payload, msg_id) in one statement and one notification.
 
@@ -79,7 +81,8 @@ async def enqueue_many(
         [s for s, _, _ in items], [_payload(p) for _, p, _ in items],
         [json.dumps({**hdrs, h.MSG_ID: m}) for _, _, m in items],
     )
-    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+    if notify:  # False: the caller publishes these itself and the relay is only its backstop
+        await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
 
 
 def _is_uuid(value: str) -> bool:
@@ -103,8 +106,13 @@ class OutboxRelay:
     """Publish committed outbox rows to JetStream, in creation order."""
 
     def __init__(self, pool: asyncpg.Pool, js: JetStreamContext, service: str,
-                 batch: int = 200, poll_s: float = 1.0) -> None:
+                 batch: int = 200, poll_s: float = 1.0, min_age_s: float = 0.0) -> None:
+        """`min_age_s` > 0 leaves younger rows alone: for a service that publishes its rows
+        right after commit itself (and marks them), the relay is then only the backstop
+        for a publish that failed or a process that died, and never sends a second copy
+        that a core-NATS subscriber would see."""
         self._pool = pool
+        self._min_age_s = min_age_s
         self._js = js
         self._service = service
         self._batch = batch
@@ -144,17 +152,31 @@ class OutboxRelay:
         """Publish one batch; return True when more rows may be waiting."""
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, subject, payload, headers::text AS headers FROM outbox WHERE published_at IS NULL"
+                "SELECT id, subject, payload, headers::text AS headers FROM outbox"
+                " WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $2)"
                 " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
-                self._batch,
+                self._batch, self._min_age_s,
             )
-            for row in rows:
-                hdrs = json.loads(row["headers"]) if row["headers"] else {}
-                await self._js.publish(row["subject"], bytes(row["payload"]), headers=hdrs)
+            # all at once, acks awaited together: each publish is written to the connection in
+            # the order the tasks start (seq order); one at a time it was a round trip per row
+            results = await asyncio.gather(
+                *(self._js.publish(row["subject"], bytes(row["payload"]),
+                                   headers=json.loads(row["headers"]) if row["headers"] else {})
+                  for row in rows),
+                return_exceptions=True)
+            sent = [row["id"] for row, r in zip(rows, results, strict=True)
+                    if not isinstance(r, BaseException)]
+            for r in results:
+                if isinstance(r, asyncio.CancelledError):
+                    raise r
+            failed = len(rows) - len(sent)
+            if failed:
+                log.warning("outbox.publish_failed", rows=failed,
+                            error=str(next(r for r in results if isinstance(r, BaseException))))
+            if sent:
                 await conn.execute(
-                    "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = $1",
-                    row["id"],
-                )
+                    "UPDATE outbox SET published_at = now(), attempts = attempts + 1"
+                    " WHERE id = ANY($1::uuid[])", sent)
             pending = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        metrics.OUTBOX_PENDING.labels(self._service).set(max(0, pending - len(rows)))
-        return len(rows) == self._batch
+        metrics.OUTBOX_PENDING.labels(self._service).set(pending)  # counted after this batch
+        return len(rows) == self._batch and not failed

@@ -36,6 +36,11 @@ class ServiceSettings(BaseSettings):
     db_schema: str | None = None
     db_pool_min: int = 1
     db_pool_max: int = 10
+    db_light_reset: bool = False
+    """Return a connection to the pool without asyncpg's reset round trip (`RESET ALL`,
+    `UNLISTEN *`, `CLOSE ALL`, advisory unlock); an open transaction is still rolled back.
+    Only for a service that keeps no session state on pooled connections (no `SET`, session
+    advisory locks, cursors outside a transaction, or `LISTEN` it does not remove itself)."""
     migrate_on_start: bool = True
 
     stream_replicas: int | None = None
