@@ -135,3 +135,28 @@ async def test_stale_feed_pauses_entries_with_an_event(app, nc, fakes, clock):
     assert "stale" in row["entries_paused"]
     await _bar(app, nc, clock, [dep], 0)  # a bar means the feed is back
     await until(lambda: seen.of("deployment.entries_resumed"), what="entries resumed event")
+
+
+async def test_every_message_goes_out_once_and_at_once(app, nc, fakes, clock):
+    """The engine publishes what it commits right away (the relay would wait out its grace
+    of 5 s) and marks it sent, so the relay never sends a second copy that a core-NATS
+    reader, like the gateway's WebSocket, would see."""
+    seen = await _events(nc)
+    intents: list[dict] = []
+
+    async def on_intent(msg):
+        intents.append(orjson.loads(msg.data))
+
+    await nc.subscribe(subjects.order_intents_all(), cb=on_intent)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    dep = await _deploy(app, nc, fakes)
+    await _bar(app, nc, clock, [dep], 0)
+    await until(lambda: seen.of("signal.generated") and intents and seen.of("deployment.started"),
+                timeout=3, what="events and intent from the engine itself")
+    assert loop.time() - t0 < 4  # not the relay's doing: it leaves rows alone for 5 s
+    await asyncio.sleep(1.5)  # a relay pass (once a second) would have sent its copies by now
+    for suffix in ("signal.generated", "deployment.started"):
+        assert len(seen.of(suffix)) == 1, suffix
+    assert len(intents) == 1 and intents[0]["deploymentId"] == dep
+    assert await app.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0

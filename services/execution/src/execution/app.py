@@ -66,8 +66,11 @@ async def build_app(settings: ExecutionSettings, clock: Clock | None = None) -> 
 
 
 async def _relay(rt: Runtime) -> None:
-    """Publish outbox rows the fast path did not (svckit's relay, with a cancel-safe listener)."""
-    relay = OutboxRelay(rt.pool, rt.js, rt.settings.service_name)
+    """Publish outbox rows the fast path did not (svckit's relay, with a cancel-safe listener).
+
+    Rows younger than `outbox_grace_s` are the fast path's; it marks them once published."""
+    relay = OutboxRelay(rt.pool, rt.js, rt.settings.service_name,
+                        min_age_s=rt.settings.outbox_grace_s)
     wake = asyncio.Event()
     async with rt.pool.acquire() as conn:
         def on_notify(*_: object) -> None:

@@ -178,10 +178,9 @@ class Engine:
                 await self.set_stale(group, None)
             market_open = await self.market_open(bar.segment, bar.end)
             advances, decided = [], []
+            ctx = Context(market_open=market_open, stale_feed=group.stale,
+                          account_pnl=self.account_pnl, pacer_ok=self._pace)
             for runner in list(group.runners.values()):
-                ctx = Context(market_open=market_open, stale_feed=group.stale,
-                              account_day_pnl=self.account_pnl(runner.row["account_id"]),
-                              pacer_ok=self._pace)
                 out = runner.on_bar(bar, ctx)
                 if out is None:
                     continue
@@ -220,6 +219,7 @@ class Engine:
                                               if runner.id in ok], now)
         except Exception:
             log.exception("engine.commit_failed")
+            out = Outgoing()  # rolled back: nothing of it may go out
             failed = {r.id for r, _ in decided} | {a[0] for a in advances or []}
             # the in-memory state ran ahead of the table: rebuild it from the table
             for dep_id in failed:

@@ -1,15 +1,15 @@
 """Commit decisions: intent, trade, log row and events in one transaction (outbox), then publish.
 
-The outbox relay publishes every row. Intents are also published right after the commit (the
-latency that matters); both copies carry the same `Nats-Msg-Id`, so ORDERS keeps one and
-brokerage, which reads the stream, sees one. User events go through the relay only: core-NATS
-subscribers (the gateway's WebSocket) would see a second publish even though the stream does not.
+Every row is published by this process right after the commit (`Outgoing.publish`: intents
+first, the latency that matters) and marked sent. The outbox relay only publishes rows older
+than `outbox_grace_s`: a publish that failed, or a process that died between commit and
+publish. Both copies would carry the same `Nats-Msg-Id`, so ORDERS and EVENTS keep one; the
+grace keeps core-NATS subscribers (the gateway's WebSocket) from seeing two in normal running.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import datetime
 
@@ -36,6 +36,7 @@ from . import repository as repo
 from .runner import Decision
 
 log = get_logger(__name__)
+_INTENT_PREFIX = subjects.order_intents_all()[:-1]  # "ord.intent."
 _NS = uuid.UUID("6f1c2a4e-9a51-4d0a-9b1e-3c2f5e7d8a90")
 
 
@@ -51,13 +52,13 @@ class Outgoing:
         self.items: list[tuple[str, bytes, str]] = []
 
     async def add(self, conn: asyncpg.Connection, subject: str, payload: bytes, msg_id: str) -> None:
-        """Enqueue an intent in the outbox and remember it for the fast path."""
-        await outbox.enqueue(conn, subject, payload, msg_id=msg_id)
+        """Enqueue a message in the outbox and remember it for the fast path."""
+        await outbox.enqueue_many(conn, [(subject, payload, msg_id)], notify=False)
         self.items.append((subject, payload, msg_id))
 
     async def event(self, conn: asyncpg.Connection, subject: str, ev: Event) -> None:
-        """Enqueue a user event under its own id (published by the relay)."""
-        await outbox.enqueue(conn, subject, encode(ev), msg_id=ev.event_id)
+        """Enqueue a user event under its own id."""
+        await self.add(conn, subject, encode(ev), ev.event_id)
 
     async def publish(self, js: JetStreamContext, pool: asyncpg.Pool) -> None:
         """Publish what was committed and mark it sent; the relay covers any failure."""
@@ -88,7 +89,7 @@ def _bar_json(dec: Decision) -> str | None:
     b = dec.bar
     if b is None:
         return None
-    return json.dumps({"start": b.start.isoformat(), "end": b.end.isoformat(), "open": b.open,
+    return repo.dumps({"start": b.start.isoformat(), "end": b.end.isoformat(), "open": b.open,
                        "high": b.high, "low": b.low, "close": b.close, "volume": b.volume})
 
 
@@ -137,8 +138,8 @@ async def record_many(conn: asyncpg.Connection, out: Outgoing,
         messages.append((subjects.user_event(user, SIGNAL_DOMAIN, "refused"), encode(ev),
                          ev.event_id))
         logs.append((dep_id, user, dec.ts, "refusal", dec.action,
-                     f"{dec.action} refused: " + "; ".join(dec.reasons), json.dumps(dec.reasons),
-                     _bar_json(dec), json.dumps(_values(dec)), None))
+                     f"{dec.action} refused: " + "; ".join(dec.reasons), repo.dumps(dec.reasons),
+                     _bar_json(dec), repo.dumps(_values(dec)), None))
     for dep, dec in intents:
         if dec.intent_id not in fresh:
             continue
@@ -157,18 +158,20 @@ async def record_many(conn: asyncpg.Connection, out: Outgoing,
             deployment_id=dep_id, security_id=dep["security_id"], exchange_segment=dep["segment"],
             transaction_type=dec.side, quantity=dec.quantity, order_type="MARKET",
             product_type=dep["product"], tag=f"{dec.action}")
-        out.items.append((subjects.order_intent(dep["account_id"]), encode(intent), dec.intent_id))
-        messages.append(out.items[-1])
+        messages.append((subjects.order_intent(dep["account_id"]), encode(intent), dec.intent_id))
         ev = SignalGenerated(event_id=stable_id(dec.intent_id, "signal"), intent_id=dec.intent_id,
                              **_common(dep, dec, now))
         messages.append((subjects.user_event(user, SIGNAL_DOMAIN, "generated"), encode(ev),
                          ev.event_id))
         logs.append((dep_id, user, dec.ts, "signal", dec.action,
                      f"{dec.action} {dec.side} {dec.quantity}: {dec.rule}", "[]", _bar_json(dec),
-                     json.dumps(_values(dec)), dec.intent_id))
+                     repo.dumps(_values(dec)), dec.intent_id))
     await repo.insert_trades(conn, trades)
     await repo.mark_exiting_many(conn, exits)
-    await outbox.enqueue_many(conn, messages)
+    await outbox.enqueue_many(conn, messages, notify=False)
+    # intents first: the broker gets them before the signal and refusal events
+    out.items += [m for m in messages if m[0].startswith(_INTENT_PREFIX)]
+    out.items += [m for m in messages if not m[0].startswith(_INTENT_PREFIX)]
     await repo.insert_logs(conn, logs)
     return fresh
 

@@ -36,3 +36,9 @@ class ExecutionSettings(ServiceSettings):
     reconcile: bool = True
     """Compare positions with brokerage before a deployment trades after a (re)start."""
     request_timeout_s: float = 5.0
+    outbox_grace_s: float = 5.0
+    """The outbox relay publishes only rows older than this: newer ones are published (and
+    marked) by the engine itself right after its commit, so no message goes out twice."""
+    db_light_reset: bool = True
+    """No reset round trip when a connection goes back to the pool (a bar's commit uses two):
+    execution sets no session state, and removes its LISTENs itself."""

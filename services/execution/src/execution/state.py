@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -33,7 +32,7 @@ async def warm_up(engine: Engine, runner: Runner) -> None:
     await engine.pool.execute(
         "UPDATE deployments SET state = $2::text::jsonb, last_bar_start = $3,"
         " last_price_paise = $4 WHERE id = $1::uuid",
-        runner.id, json.dumps(runner.snapshot()), runner.last_bar_start, runner.last_price)
+        runner.id, repo.dumps(runner.snapshot()), runner.last_bar_start, runner.last_price)
     await engine.pool.execute(
         "INSERT INTO exec_logs (deployment_id, user_id, ts, kind, action, message)"
         " VALUES ($1::uuid, $2, $3, 'info', 'warm_up', $4)", runner.id, r["user_id"], now,
