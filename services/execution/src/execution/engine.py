@@ -1,9 +1,10 @@
 """The engine: owns deployments (leases with heartbeats), feeds them bars and ticks, commits.
 
-A replica claims running deployments nobody holds, heartbeats its leases, and drops those it
-lost; a dead replica's leases expire and another replica claims them. Every commit re-checks
-ownership in the same transaction, so two replicas never both send an intent (and intent ids
-are deterministic besides, so brokerage would refuse the second).
+A replica heartbeats its lease (one row per replica), claims running deployments nobody holds
+or whose holder's lease ran out, and drops those it lost; a dead replica's lease expires and
+another replica claims its deployments. Every commit re-checks ownership in the same
+transaction, so two replicas never both send an intent (and intent ids are deterministic
+besides, so brokerage would refuse the second).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class Engine:
             mine = await repo.heartbeat(conn, self.owner, self.s.lease_ttl_s)
             for dep_id in [i for i in self.runners if i not in mine]:
                 await self.drop(dep_id)
-            claimed = await repo.claim(conn, self.owner, self.s.lease_ttl_s, self.s.claim_batch)
+            claimed = await repo.claim(conn, self.owner, self.s.claim_batch)
         for row in claimed:
             try:
                 await self.acquire(row)
@@ -149,8 +150,8 @@ class Engine:
         self.runners.clear()
         self.by_account.clear()
         with contextlib.suppress(Exception):
-            await self.pool.execute("UPDATE deployments SET owner = NULL, lease_until = NULL"
-                                    " WHERE owner = $1", self.owner)
+            async with self.pool.acquire() as conn:
+                await repo.release(conn, self.owner)
 
     async def halt(self, runner: Runner, reason: str) -> None:
         """Stop a deployment with an alert (never invent a fill)."""

@@ -78,29 +78,31 @@ async def set_entries_paused(conn: asyncpg.Connection, dep_ids: list[str], reaso
 # --- engine ownership -------------------------------------------------------------------
 
 
-async def claim(conn: asyncpg.Connection, owner: str, ttl_s: float, limit: int) -> list[dict]:
-    """Take running deployments nobody holds (or whose holder stopped heartbeating)."""
+async def claim(conn: asyncpg.Connection, owner: str, limit: int) -> list[dict]:
+    """Take running deployments nobody holds, or whose holder's lease ran out."""
     rows = await conn.fetch(
-        "UPDATE deployments SET owner = $1, lease_until = now() + make_interval(secs => $2)"
-        " WHERE id IN (SELECT id FROM deployments WHERE status = ANY($3)"
-        "   AND (owner IS NULL OR lease_until < now()) ORDER BY created_at LIMIT $4"
-        "   FOR UPDATE SKIP LOCKED) RETURNING *", owner, ttl_s, list(_RUNNING), limit)
+        "UPDATE deployments SET owner = $1 WHERE id IN (SELECT d.id FROM deployments d"
+        "   LEFT JOIN engine_leases l ON l.owner = d.owner WHERE d.status = ANY($2)"
+        "   AND (d.owner IS NULL OR l.lease_until IS NULL OR l.lease_until < now())"
+        "   ORDER BY d.created_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED) RETURNING *",
+        owner, list(_RUNNING), limit)
     return [dict(r) for r in rows]
 
 
 async def heartbeat(conn: asyncpg.Connection, owner: str, ttl_s: float) -> set[str]:
-    """Extend this replica's leases; return the ids it still owns."""
-    rows = await conn.fetch(
-        "UPDATE deployments SET lease_until = now() + make_interval(secs => $2)"
-        " WHERE id IN (SELECT id FROM deployments WHERE owner = $1 AND status = ANY($3)"
-        " ORDER BY id FOR UPDATE) RETURNING id", owner, ttl_s, list(_RUNNING))
+    """Extend this replica's lease; return the deployments it still holds."""
+    await conn.execute(
+        "INSERT INTO engine_leases (owner, lease_until) VALUES ($1, now() + make_interval(secs => $2))"
+        " ON CONFLICT (owner) DO UPDATE SET lease_until = EXCLUDED.lease_until", owner, ttl_s)
+    rows = await conn.fetch("SELECT id FROM deployments WHERE owner = $1 AND status = ANY($2)",
+                            owner, list(_RUNNING))
     return {str(r["id"]) for r in rows}
 
 
 async def release(conn: asyncpg.Connection, owner: str) -> None:
-    """Give up every lease of this replica (clean shutdown)."""
-    await conn.execute("UPDATE deployments SET owner = NULL, lease_until = NULL WHERE owner = $1",
-                       owner)
+    """Give up this replica's deployments and lease (clean shutdown)."""
+    await conn.execute("UPDATE deployments SET owner = NULL WHERE owner = $1", owner)
+    await conn.execute("DELETE FROM engine_leases WHERE owner = $1", owner)
 
 
 async def advance(conn: asyncpg.Connection, owner: str,
