@@ -1,31 +1,32 @@
 """Execution benchmark: bar close -> order intent and tick -> stop-loss exit latency.
 
-`uv run python bench/execution/run.py [--sizes 1,100,1000] [--scenario burst|session]`
+`uv run python bench/execution/run.py [--sizes 1,100,1000] [--scenario burst|session] [--write]`
 
 Starts an embedded NATS (JetStream) and Postgres, runs the real execution service
-(`execution.app.build_app`) in this process and inserts N active deployments (one paper
-account each, spread over up to 50 instruments, `close crosses above 100`, each with five open
-positions whose stops sit at 98.50 / 98.00 / 97.50 / 97.00 / 96.50). Then:
+(`execution.app.build_app`, uvloop) in a process of its own, and plays marketdata and the
+broker from this one: it publishes bars and ticks and timestamps every order intent arriving
+on `ord.intent.*`. Latency = from publishing an instrument's bar (or tick) to each intent it
+caused arriving here. All bars of a minute are published at once, as marketdata does at the
+minute's close; this process does nothing else, so its clock reads what a broker would see.
 
-- bars: every instrument's 1-minute bar is published to MD_BARS at the same minute close
-  (what marketdata does), alternating 99 / 101, so every deployment fires on every up bar;
-  latency = from publishing the instrument's bar to its intent arriving on `ord.intent.*`
-  (evaluation, risk checks, one Postgres transaction for the intents, logs, events and the
-  state of every deployment of that instrument, then the publish);
-- ticks: one tick per instrument below the next stop; latency = from publishing the tick to
-  the stop-loss intent arriving.
+`--scenario burst` (the default), the worst case on purpose: N deployments (one paper
+account each, spread over up to 50 instruments, `close crosses above 100`), each with five
+open positions whose stops sit at 98.50 / 98.00 / 97.50 / 97.00 / 96.50.
 
-p50/p99 over all intents of all rounds. The worst case on purpose: all N deployments fire on
-the same bar or tick (`--scenario burst`, the default).
+- bars: every instrument's 1-minute bar at the same minute close, alternating 99 / 101, so
+  every deployment fires on every up bar (evaluation, risk checks, one Postgres transaction
+  per instrument for its intents, logs, events and states, then the publish);
+- ticks: one tick per instrument below the next stop, so every deployment exits one
+  position on it.
 
-`--scenario session` is a trading hour instead: 50 instruments carry real 1-minute NSE bars
-(`data/ohlc`: five stocks on ten days each, all published at the same minute close, as
-marketdata does), and deployment i trades instrument i % 50 with `close crosses above
-sma(n)` / `close crosses below sma(n)`, n = 5 + i // 50 % 20. After 45 warm-up minutes
-(09:15-09:59 IST, not measured) the next 60 minutes are measured: every deployment is
-evaluated on every bar and its state stored, and those whose rule fires send an entry intent
-(no broker fills them, so each up-cross is a new entry). Latency as above, from the
-instrument's bar to each intent it caused; the next minute starts once the last one arrived.
+`--scenario session`, a trading hour: 50 instruments carry real 1-minute NSE bars
+(`data/ohlc`: five stocks on ten days each), and deployment i trades instrument i % 50 with
+`close crosses above sma(n)` / `close crosses below sma(n)`, n = 5 + i // 50 % 20. After 45
+warm-up minutes (09:15-09:59 IST, not measured) the next 60 minutes are measured: every
+deployment is evaluated and its state stored on every bar, and those whose rule fires send an
+entry intent (no broker fills them, so each up-cross is a new entry).
+
+p50/p99 over all intents of all rounds; the next round starts once the last one arrived.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -43,6 +45,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import msgspec
 import nats
 import numpy as np
@@ -51,14 +54,10 @@ from contracts import streams, subjects
 from contracts.events.base import encode
 from contracts.events.marketdata import Bar, Tick
 from contracts.events.orders import OrderIntent
-from execution.app import build_app
-from execution.settings import ExecutionSettings
-from svckit.clock import FixedClock
 from svckit.infra.nats import start_nats
 from svckit.infra.pgadmin import create_database, create_service_role
 from svckit.infra.postgres import start_postgres
 from svckit.jetstream import ensure_stream
-from svckit.logging import configure_logging
 
 DAY = datetime(2025, 7, 24, 3, 45, tzinfo=UTC)
 STOPS = (9_850, 9_800, 9_750, 9_700, 9_650)
@@ -66,17 +65,44 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "data" / "ohlc"
 STOCKS = ("RELIANCE", "TCS", "ICICIBANK", "BHARTIARTL", "BAJAJ-AUTO")
 WARMUP, MEASURED = 45, 60
+OWNER = "bench"
 
 
-def _bar(sid: str, minute: int, price: float) -> Bar:
-    start = DAY + timedelta(minutes=minute)
-    p = int(price * 100)
-    return Bar(event_id=f"b{sid}-{minute}", ts_event=start, ts_init=start, interval="1m",
-               segment="NSE_EQ", security_id=sid, start=start, end=start + timedelta(minutes=1),
-               open=p, high=p + 10, low=p - 10, close=p)
+# --- the execution service, in its own process ----------------------------------------------
 
 
-async def _seed(pool, n: int, n_instr: int, session: bool = False) -> None:
+def _engine(settings: dict, clock_at: str) -> None:
+    """Run the execution service until terminated (the child process)."""
+    import uvloop
+    from execution.app import build_app
+    from execution.settings import ExecutionSettings
+    from svckit.clock import FixedClock
+    from svckit.logging import configure_logging
+
+    async def main() -> None:
+        configure_logging("bench", settings["log_level"], False)
+        async with build_app(ExecutionSettings(**settings),
+                             clock=FixedClock(datetime.fromisoformat(clock_at))):
+            await asyncio.Event().wait()
+
+    uvloop.run(main())
+
+
+def _start_engine(nats_url: str, dsn: str, n: int, clock_at: datetime):
+    settings = dict(nats_url=nats_url, database_url=dsn, instance_id=OWNER, heartbeat_s=0.5,
+                    claim_batch=n, use_calendar=False, reconcile=False, stale_bar_s=1e9,
+                    db_pool_max=10, environment="test",
+                    log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
+    proc = multiprocessing.get_context("spawn").Process(
+        target=_engine, args=(settings, clock_at.isoformat()), daemon=True)
+    proc.start()
+    return proc
+
+
+# --- seeding --------------------------------------------------------------------------------
+
+
+async def _seed(pool, n: int, n_instr: int, session: bool) -> None:
     rows, trades = [], []
     for i in range(n):
         dep = uuid.uuid4()
@@ -85,106 +111,32 @@ async def _seed(pool, n: int, n_instr: int, session: bool = False) -> None:
             if session else ("close crosses above 100", "close < 0")
         rows.append((dep, f"user{i % 100}", f"s{i}", f"acct{i}", str(1000 + i % n_instr),
                      entry, exit_))
-        if session:
-            continue
-        for k, stop in enumerate(STOPS):
-            trades.append((f"t{i}-{k}", dep, f"user{i % 100}", f"s{i}", f"acct{i}",
-                           str(1000 + i % n_instr), stop))
+        if not session:
+            trades += [(f"t{i}-{k}", dep, f"user{i % 100}", f"s{i}", f"acct{i}",
+                        str(1000 + i % n_instr), stop) for k, stop in enumerate(STOPS)]
     # one transaction: the engine claims deployments as soon as they are visible, and one
     # claimed before its trades were written would run without them
     async with pool.acquire() as conn, conn.transaction():
-        await _insert(conn, rows, trades)
-
-
-async def _insert(conn, rows: list, trades: list) -> None:
-    await conn.executemany(
-        "INSERT INTO deployments (id, user_id, strategy_id, strategy_version, strategy_version_id,"
-        " name, account_id, broker, segment, security_id, symbol, timeframe, entry_rule, exit_rule,"
-        " direction, product, quantity, max_positions, status, deployed_at) VALUES ($1, $2, $3, 1,"
-        " 'v1', 'bench', $4, 'paper', 'NSE_EQ', $5, 'X', '1m', $6, $7, 'long', 'INTRADAY', 1,"
-        " 100000, 'active', now())", rows)
-    if trades:
         await conn.executemany(
-            "INSERT INTO trades (id, deployment_id, user_id, strategy_id, account_id, segment,"
-            " security_id, symbol, direction, quantity, entry_intent_id, entry_price_paise,"
-            " entry_time, stop_paise, status) VALUES ($1, $2, $3, $4, $5, 'NSE_EQ', $6, 'X',"
-            " 'long', 1, $1, 10000, now(), $7, 'open')", trades)
+            "INSERT INTO deployments (id, user_id, strategy_id, strategy_version,"
+            " strategy_version_id, name, account_id, broker, segment, security_id, symbol,"
+            " timeframe, entry_rule, exit_rule, direction, product, quantity, max_positions,"
+            " status, deployed_at) VALUES ($1, $2, $3, 1, 'v1', 'bench', $4, 'paper', 'NSE_EQ',"
+            " $5, 'X', '1m', $6, $7, 'long', 'INTRADAY', 1, 100000, 'active', now())", rows)
+        if trades:
+            await conn.executemany(
+                "INSERT INTO trades (id, deployment_id, user_id, strategy_id, account_id,"
+                " segment, security_id, symbol, direction, quantity, entry_intent_id,"
+                " entry_price_paise, entry_time, stop_paise, status) VALUES ($1, $2, $3, $4,"
+                " $5, 'NSE_EQ', $6, 'X', 'long', 1, $1, 10000, now(), $7, 'open')", trades)
 
 
-async def _case(nats_url: str, dsn: str, n: int, rounds: int) -> dict:
-    n_instr = min(n, 50)
-    settings = ExecutionSettings(nats_url=nats_url, database_url=dsn, instance_id="bench",
-                                 heartbeat_s=0.5, claim_batch=n, use_calendar=False,
-                                 reconcile=False, stale_bar_s=1e9, db_pool_max=10,
-                                 environment="test", log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
-    clock = FixedClock(DAY)
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    await ensure_stream(js, streams.MD_BARS)
-    # each size replays the same minutes: without this, a deployment of the next size would
-    # start from the previous size's last bar and (rightly) ignore the older ones it is sent
-    await js.purge_stream(streams.MD_BARS.name)
-    arrivals: dict[str, list[tuple[float, str]]] = {}
-    seen: set[str] = set()
-    stops: set[str] = set()  # every stop-loss intent, whenever it arrived
-
-    async def on_intent(msg) -> None:
-        # the fast path and the outbox relay both publish an intent (ORDERS keeps one copy,
-        # a core subscriber sees both): the first arrival is the latency
-        now = time.perf_counter()
-        intent = msgspec.json.decode(msg.data, type=OrderIntent)
-        if intent.intent_id in seen:
-            return
-        seen.add(intent.intent_id)
-        arrivals.setdefault(intent.tag or "", []).append((now, intent.security_id))
-        if intent.tag == "stop_loss":
-            stops.add(intent.intent_id)
-
-    await nc.subscribe(subjects.order_intents_all(), cb=on_intent)
-    async with build_app(settings, clock=clock) as rt:
-        await _seed(rt.pool, n, n_instr)
-        rt.engine.wake.set()
-        await _wait(lambda: len(rt.engine.runners) == n, 600, "deployments running")
-        sids = [str(1000 + k) for k in range(n_instr)]
-        bar_lat, tick_lat = [], []
-        missing = 0
-        minute = 0
-        for r in range(rounds):
-            for price in (99.0, 101.0):
-                minute += 1
-                sent = {}
-                arrivals.clear()
-                for sid in sids:
-                    sent[sid] = time.perf_counter()
-                    await js.publish(subjects.bar("1m", "NSE_EQ", sid), encode(_bar(sid, minute, price)))
-                if price > 100:
-                    await _wait(lambda: len(arrivals.get("entry", [])) >= n, 60, "entry intents",
-                                strict=False)
-                    missing += n - len(arrivals.get("entry", []))
-                    bar_lat += [t - sent[s] for t, s in arrivals["entry"]]
-                else:
-                    await _wait(lambda: all(x.last_bar_start == DAY + timedelta(minutes=minute)
-                                            for x in rt.engine.runners.values()), 120, "bars")
-        for k, stop in enumerate(STOPS):
-            arrivals.clear()
-            sent = {}
-            for sid in sids:
-                at = DAY + timedelta(minutes=minute, seconds=k + 1)
-                tick = Tick(event_id=f"t{sid}{k}", ts_event=at, ts_init=at, segment="NSE_EQ",
-                            security_id=sid, ltp=stop - 1, ltt=at)
-                sent[sid] = time.perf_counter()
-                await nc.publish(subjects.tick("NSE_EQ", sid), encode(tick))
-            await _wait(lambda: len(arrivals.get("stop_loss", [])) >= n, 30, "stop intents", strict=False)
-            tick_lat += [t - sent[s] for t, s in arrivals["stop_loss"]]
-        # an intent that came after its round's wait still came: count only those that never did
-        await _wait(lambda: len(stops) >= n * len(STOPS), 10, "late stops", strict=False)
-        missing += n * len(STOPS) - len(stops)
-    await nc.drain()
-    pct = lambda xs, q: round(float(np.percentile(np.array(xs) * 1000, q)), 1)
-    return {"deployments": n, "instruments": n_instr, "bar_samples": len(bar_lat),
-            "bar_p50_ms": pct(bar_lat, 50), "bar_p99_ms": pct(bar_lat, 99),
-            "tick_samples": len(tick_lat), "tick_p50_ms": pct(tick_lat, 50),
-            "tick_p99_ms": pct(tick_lat, 99), "missing": missing}
+def _bar(sid: str, minute: int, price: float) -> Bar:
+    start = DAY + timedelta(minutes=minute)
+    p = int(price * 100)
+    return Bar(event_id=f"b{sid}-{minute}", ts_event=start, ts_init=start, interval="1m",
+               segment="NSE_EQ", security_id=sid, start=start, end=start + timedelta(minutes=1),
+               open=p, high=p + 10, low=p - 10, close=p)
 
 
 def _session_bars(n_instr: int) -> dict[str, list[Bar]]:
@@ -206,77 +158,180 @@ def _session_bars(n_instr: int) -> dict[str, list[Bar]]:
     return out
 
 
-async def _session(nats_url: str, dsn: str, n: int) -> dict:
+# --- the market and broker side -------------------------------------------------------------
+
+
+class Desk:
+    """Publishes bars and ticks, timestamps intents; the engine runs elsewhere."""
+
+    def __init__(self, nc, js, pool, n: int) -> None:
+        self.nc, self.js, self.pool, self.n = nc, js, pool, n
+        self.arrivals: list[tuple[float, OrderIntent]] = []
+        self.seen: set[str] = set()
+        self.sent: dict[str, float] = {}
+
+    async def start(self) -> None:
+        async def on_intent(msg) -> None:
+            now = time.perf_counter()
+            intent = msgspec.json.decode(msg.data, type=OrderIntent)
+            if intent.intent_id not in self.seen:  # a relay's copy would come later
+                self.seen.add(intent.intent_id)
+                self.arrivals.append((now, intent))
+
+        await self.nc.subscribe(subjects.order_intents_all(), cb=on_intent)
+        await self.nc.flush()
+
+    async def running(self, timeout: float = 600) -> None:
+        """Wait until the engine runs every deployment (each logs its warm-up)."""
+        await _wait(self._count, "SELECT count(*) FROM exec_logs WHERE action = 'warm_up'",
+                    self.n, timeout, "deployments running")
+        await asyncio.sleep(1.0)  # the last ones subscribe to their bars after the log row
+
+    async def bars(self, bars: list[Bar]) -> int:
+        """Publish one minute's bars at once; return the lowest stream sequence they got."""
+        now = time.perf_counter()
+        self.sent = {b.security_id: now for b in bars}
+        acks = await asyncio.gather(*(self.js.publish(
+            subjects.bar(b.interval, b.segment, b.security_id), encode(b)) for b in bars))
+        return min(a.seq for a in acks)
+
+    async def settled(self, first_seq: int, timeout: float = 120) -> None:
+        """Wait until every deployment stored the bar of this minute and its intents arrived."""
+        await _wait(self._count, "SELECT count(*) FROM deployments WHERE last_bar_seq >= $1",
+                    self.n, timeout, "bars stored", first_seq)
+        total = await self.pool.fetchval("SELECT count(*) FROM intents")
+        await _wait(lambda: _now(len(self.seen)), None, total, 30, "intents")
+        # a minute of trading passes in a fraction of a second here: do what autovacuum
+        # does in the rest of a real minute (its naptime is a minute), or every bar would
+        # wade through the dead row versions of all earlier bars
+        await self.pool.execute("VACUUM deployments, outbox")
+
+    async def ticks(self, ticks: list[Tick]) -> None:
+        now = time.perf_counter()
+        self.sent = {t.security_id: now for t in ticks}
+        for t in ticks:
+            await self.nc.publish(subjects.tick(t.segment, t.security_id), encode(t))
+        await self.nc.flush()
+
+    def take(self, tag: str | None = None) -> list[float]:
+        """Return the latencies of the intents that arrived since the last call."""
+        out = [t - self.sent[i.security_id] for t, i in self.arrivals
+               if tag is None or i.tag == tag]
+        self.arrivals.clear()
+        return out
+
+    async def _count(self, sql: str, *args) -> int:
+        return await self.pool.fetchval(sql, *args)
+
+
+async def _now(value):
+    return value
+
+
+async def _wait(probe, sql: str | None, want: int, timeout: float, what: str, *args) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = await (probe(sql, *args) if sql is not None else probe())
+        if got >= want:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: {got} of {want}")
+        # gently: Postgres shares two cores with the engine (latency is timed on arrival)
+        await asyncio.sleep(0.02 if sql is not None else 0.005)
+
+
+async def _run(nats_url: str, dsn: str, n: int, scenario: str, rounds: int) -> dict:
     n_instr = min(n, 50)
-    bars = _session_bars(n_instr)
-    settings = ExecutionSettings(nats_url=nats_url, database_url=dsn, instance_id="bench",
-                                 heartbeat_s=0.5, claim_batch=n, use_calendar=False,
-                                 reconcile=False, stale_bar_s=1e9, db_pool_max=10,
-                                 environment="test", log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
-    first = min(b[0].start for b in bars.values())
+    session = scenario == "session"
+    series = _session_bars(n_instr) if session else {}
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await ensure_stream(js, streams.MD_BARS)
+    # each size replays the same minutes: a deployment of the next size would otherwise start
+    # after the previous size's last bar and (rightly) ignore the older ones it is sent
     await js.purge_stream(streams.MD_BARS.name)
-    arrivals: list[tuple[float, str]] = []
-    seen: set[str] = set()
-    fired = [0]
-
-    async def on_intent(msg) -> None:
-        now = time.perf_counter()
-        intent = msgspec.json.decode(msg.data, type=OrderIntent)
-        if intent.intent_id not in seen:
-            seen.add(intent.intent_id)
-            arrivals.append((now, intent.security_id))
-
-    await nc.subscribe(subjects.order_intents_all(), cb=on_intent)
-    async with build_app(settings, clock=FixedClock(first)) as rt:
-        rt.engine.on_commit.append(
-            lambda decided: fired.__setitem__(0, fired[0] + sum(d.kind == "signal" for _, d in decided)))
-        await _seed(rt.pool, n, n_instr, session=True)
-        rt.engine.wake.set()
-        await _wait(lambda: len(rt.engine.runners) == n, 600, "deployments running")
-        lat, per_minute, evaluated = [], [], 0
-        for j in range(WARMUP + MEASURED):
-            arrivals.clear()
-            fired[0] = 0
-            sent = {}
-            for sid, series in bars.items():
-                sent[sid] = time.perf_counter()
-                await js.publish(subjects.bar("1m", "NSE_EQ", sid), encode(series[j]))
-            await _wait(lambda j=j: all(r.last_bar_start == bars[r.row["security_id"]][j].start
-                                    for r in rt.engine.runners.values())
-                        and not any(g.lock.locked() for g in rt.engine.groups.values()),
-                        60, "bars")
-            await _wait(lambda: len(arrivals) >= fired[0], 10, "intents")
-            if j >= WARMUP:
-                evaluated += n
-                per_minute.append(len(arrivals))
-                lat += [t - sent[s] for t, s in arrivals]
-    await nc.drain()
-    pct = lambda xs, q: round(float(np.percentile(np.array(xs) * 1000, q)), 1) if xs else None
-    return {"scenario": "session", "deployments": n, "instruments": n_instr,
-            "bars_evaluated": evaluated, "intents": len(lat),
-            "intents_per_minute_max": max(per_minute), "bar_p50_ms": pct(lat, 50),
-            "bar_p99_ms": pct(lat, 99), "bar_max_ms": pct(lat, 100)}
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    start = min(b[0].start for b in series.values()) if session else DAY
+    engine = _start_engine(nats_url, dsn, n, start)
+    try:
+        await _wait_schema(pool)
+        desk = Desk(nc, js, pool, n)
+        await desk.start()
+        await _seed(pool, n, n_instr, session)
+        await desk.running()
+        # statistics, as autovacuum's analyze would have them on a table this size in a
+        # minute: planned on an empty table's, a bar's UPDATE scans every deployment
+        await pool.execute("ANALYZE")
+        if session:
+            res = await _session(desk, series)
+        else:
+            res = await _burst(desk, [str(1000 + k) for k in range(n_instr)], rounds)
+        if os.environ.get("BENCH_PGSTATS"):
+            for r in await pool.fetch(
+                    "SELECT relname, seq_scan, seq_tup_read, idx_scan, n_tup_ins, n_tup_upd,"
+                    " n_tup_hot_upd, n_dead_tup, autovacuum_count, autoanalyze_count"
+                    " FROM pg_stat_user_tables ORDER BY seq_tup_read DESC"):
+                print(dict(r), file=sys.stderr)
+    finally:
+        engine.terminate()
+        engine.join(10)
+        await pool.close()
+        await nc.drain()
+    return {"scenario": scenario, "deployments": n, "instruments": n_instr, **res}
 
 
-async def _wait(pred, timeout: float, what: str, strict: bool = True) -> None:
-    deadline = time.monotonic() + timeout
-    if os.environ.get("BENCH_LOG_LEVEL"):
-        print(f"waiting for {what}", file=sys.stderr, flush=True)
-    while not pred():
+async def _wait_schema(pool) -> None:
+    deadline = time.monotonic() + 120
+    while not await pool.fetchval("SELECT to_regclass('exec_logs') IS NOT NULL"):
         if time.monotonic() > deadline:
-            if not strict:  # counted as missing in the results
-                return
-            raise TimeoutError(what)
-        await asyncio.sleep(0.005)
+            raise TimeoutError("the engine did not migrate its schema")
+        await asyncio.sleep(0.1)
 
 
-async def main(sizes: list[int], rounds: int, write: bool, scenario: str = "burst") -> None:
-    configure_logging("bench", os.environ.get("BENCH_LOG_LEVEL", "WARNING"), False)
+async def _burst(desk: Desk, sids: list[str], rounds: int) -> dict:
+    bar_lat, tick_lat = [], []
+    minute = 0
+    for _ in range(rounds):
+        for price in (99.0, 101.0):
+            minute += 1
+            seq = await desk.bars([_bar(sid, minute, price) for sid in sids])
+            await desk.settled(seq)
+            lat = desk.take("entry")
+            if price > 100:
+                bar_lat += lat
+    for k, stop in enumerate(STOPS):
+        at = DAY + timedelta(minutes=minute, seconds=k + 1)
+        await desk.ticks([Tick(event_id=f"t{sid}{k}", ts_event=at, ts_init=at, segment="NSE_EQ",
+                               security_id=sid, ltp=stop - 1, ltt=at) for sid in sids])
+        await _wait(lambda: _now(sum(i.tag == "stop_loss" for _, i in desk.arrivals)), None,
+                    desk.n, 60, "stop intents")
+        tick_lat += desk.take("stop_loss")
+    return {"bar_samples": len(bar_lat), "bar_p50_ms": _pct(bar_lat, 50),
+            "bar_p99_ms": _pct(bar_lat, 99), "bar_max_ms": _pct(bar_lat, 100),
+            "tick_samples": len(tick_lat), "tick_p50_ms": _pct(tick_lat, 50),
+            "tick_p99_ms": _pct(tick_lat, 99), "tick_max_ms": _pct(tick_lat, 100)}
+
+
+async def _session(desk: Desk, series: dict[str, list[Bar]]) -> dict:
+    lat, per_minute = [], []
+    for j in range(WARMUP + MEASURED):
+        seq = await desk.bars([s[j] for s in series.values()])
+        await desk.settled(seq)
+        got = desk.take()
+        if j >= WARMUP:
+            per_minute.append(len(got))
+            lat += got
+    return {"bars_evaluated": desk.n * MEASURED, "intents": len(lat),
+            "intents_per_minute_max": max(per_minute), "bar_p50_ms": _pct(lat, 50),
+            "bar_p99_ms": _pct(lat, 99), "bar_max_ms": _pct(lat, 100)}
+
+
+def _pct(xs: list[float], q: float) -> float | None:
+    return round(float(np.percentile(np.array(xs) * 1000, q)), 1) if xs else None
+
+
+async def main(sizes: list[int], scenario: str, rounds: int) -> list[dict]:
     base = Path(tempfile.mkdtemp(prefix="bench-exec-"))
-    load_start = os.getloadavg()
     results = []
     try:
         with start_nats(base / "nats") as ns, start_postgres(base / "pg", durable=False) as pg:
@@ -284,17 +339,16 @@ async def main(sizes: list[int], rounds: int, write: bool, scenario: str = "burs
                 name = f"bench_{n}_{uuid.uuid4().hex[:6]}"
                 await create_database(pg.url, name)
                 dsn = await create_service_role(pg.url, name, "execution", role=f"{name}_exec")
-                res = await (_session(ns.url, dsn, n) if scenario == "session"
-                             else _case(ns.url, dsn, n, rounds))
+                res = await _run(ns.url, dsn, n, scenario, rounds)
                 print(json.dumps(res), flush=True)
                 results.append(res)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    if write:
-        _write(results, load_start, os.getloadavg(), rounds)
+    return results
 
 
-def _write(results: list[dict], load_start, load_end, rounds: int) -> None:
+def _write(results: list[dict], load: tuple, rounds: int) -> None:
+    """Append a dated section with the machine and the figures to RESULTS.md."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -303,33 +357,34 @@ def _write(results: list[dict], load_start, load_end, rounds: int) -> None:
                 break
     except OSError:
         pass
-    lines = [
-        "# Execution benchmark results", "",
-        "Recorded by `bench/execution/run.py --write` (the docstring describes the setup).", "",
-        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- Machine: {os.cpu_count()} CPUs, {cpu}; python {sys.version.split()[0]}",
-        f"- Load average at the start {', '.join(f'{x:.2f}' for x in load_start)}, at the end "
-        f"{', '.join(f'{x:.2f}' for x in load_end)} (other work shares this machine)",
-        f"- {rounds} up-bars per size (every deployment fires on each), 5 stop-loss ticks", "",
-        "| deployments | instruments | bar→intent p50 ms | p99 ms | samples | tick→stop p50 ms |"
-        " p99 ms | samples | missing |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    lines = ["", f"## Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "",
+             f"{os.cpu_count()} CPUs, {cpu}; python {sys.version.split()[0]}; load average "
+             f"{load[0]:.2f} before, {os.getloadavg()[0]:.2f} after; burst: {rounds} up-bars and "
+             f"5 stop ticks per size.", "",
+             "| scenario | deployments | intents | bar→intent p50 ms | p99 ms | max ms |"
+             " tick→stop p50 ms | p99 ms | max ms |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
-        lines.append(f"| {r['deployments']} | {r['instruments']} | {r['bar_p50_ms']} | "
-                     f"{r['bar_p99_ms']} | {r['bar_samples']} | {r['tick_p50_ms']} | "
-                     f"{r['tick_p99_ms']} | {r['tick_samples']} | {r['missing']} |")
-    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+        intents = r.get("intents", r.get("bar_samples", 0)) + r.get("tick_samples", 0)
+        lines.append(f"| {r['scenario']} | {r['deployments']:,} | {intents:,} | {r['bar_p50_ms']} |"
+                     f" {r['bar_p99_ms']} | {r['bar_max_ms']} | {r.get('tick_p50_ms', '–')} |"
+                     f" {r.get('tick_p99_ms', '–')} | {r.get('tick_max_ms', '–')} |")
+    with (HERE / "RESULTS.md").open("a") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1,100,1000")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--write", action="store_true")
-    ap.add_argument("--scenario", choices=("burst", "session"), default="burst")
+    ap.add_argument("--scenario", choices=("burst", "session", "both"), default="burst")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--write", action="store_true", help="append the figures to RESULTS.md")
     args = ap.parse_args()
     import uvloop  # the service runs on uvloop (svckit), so does its benchmark
 
-    uvloop.run(main([int(x) for x in args.sizes.split(",")], args.rounds,
-                    args.write and args.scenario == "burst", args.scenario))
+    load = os.getloadavg()
+    out = []
+    for sc in ("burst", "session") if args.scenario == "both" else (args.scenario,):
+        out += uvloop.run(main([int(x) for x in args.sizes.split(",")], sc, args.rounds))
+    if args.write:
+        _write(out, load, args.rounds)
