@@ -171,3 +171,89 @@ async def _settled(pool, dep_id):
 
 async def _status(pool, dep_id, want):
     return await pool.fetchval("SELECT status FROM deployments WHERE id = $1::uuid", dep_id) == want
+
+
+SMA = dict(entry_rule="close crosses above sma(close, 3)",
+           exit_rule="close crosses below sma(close, 3)", max_positions=50)
+# quiet for a while (the stored state falls behind), then crossings right after the restart
+# that only a state holding the last bars before it gets right
+PATH = [100, 100.5, 101, 101.5, 102, 101, 100, 99.5, 99, 98.5, 98, 97.5, 99.2, 97, 99.8, 98,
+        100.5, 99, 101]
+RESTART_AT = 12
+
+
+def _reference(prices: list[float], skip: range = range(0)) -> list[int]:
+    """Bars where the deployment must enter (the engine's order: no entry when exit fires),
+    optionally with some bars never seen by the evaluators (what a lost state would do)."""
+    from strategy import parse
+    from strategy.incremental import Evaluator
+
+    entry, exit_ = Evaluator(parse(SMA["entry_rule"])), Evaluator(parse(SMA["exit_rule"]))
+    out = []
+    for i, p in enumerate(prices):
+        if i in skip:
+            continue
+        view = {"ts": DAY + timedelta(minutes=i), "open": p, "high": p, "low": p, "close": p,
+                "volume": 0}
+        fire, leave = entry.update(view), exit_.update(view)
+        if fire and not leave:
+            out.append(i)
+    return out
+
+
+async def test_a_restart_replays_the_bars_after_the_stored_state(nats_url, dsn, nc, fakes,
+                                                                 clock):
+    """The evaluator state is stored every few bars; after a restart the bars since are
+    replayed from MD_BARS, so the signals are those of a run that never stopped."""
+    settings = make_settings(nats_url, dsn, state_every_bars=1000, reconcile=False,
+                             square_off_time="23:59", entry_cutoff_time="23:59")
+    fakes.strategies[("u1", "s1")] = strategy("u1", **SMA)
+    fakes.add_account("u1", "a1")
+    js = nc.jetstream()
+    bars = [make_bar(DAY + timedelta(minutes=i), p, p, p, p) for i, p in enumerate(PATH)]
+    async with build_app(settings, clock=clock) as rt:
+        status, dep = await call(nc, ex.CREATE_DEPLOYMENT, {"strategyId": "s1", "accountId": "a1"},
+                                 "u1")
+        assert status == 200, dep
+        await until(lambda: dep["id"] in rt.engine.runners, what="runner")
+        for bar in bars[:RESTART_AT]:
+            await publish_bar(js, bar)
+            await until(lambda b=bar: _seen(rt.pool, dep["id"], b.start), what="bar")
+        row = await rt.pool.fetchrow(
+            "SELECT state_seq, last_bar_seq, (state->'entry'->>'last_ts')::timestamptz AS at"
+            " FROM deployments WHERE id = $1::uuid", dep["id"])
+        stored = int((row["at"] - DAY).total_seconds() // 60)  # the last bar the state holds
+        assert row["state_seq"] < row["last_bar_seq"] and stored < RESTART_AT - 3
+    async with build_app(settings, clock=clock) as rt:
+        await until(lambda: dep["id"] in rt.engine.runners, what="runner again")
+        for bar in bars[RESTART_AT:]:
+            await publish_bar(js, bar)
+            await until(lambda b=bar: _seen(rt.pool, dep["id"], b.start), what="bar")
+        entries = sorted(int((r["start"] - DAY).total_seconds() // 60) for r in await rt.pool.fetch(
+            "SELECT (bar->>'start')::timestamptz AS start FROM exec_logs WHERE action = 'entry'"))
+    assert entries == _reference(PATH)
+    # and the path is one where a state missing the last bars before the restart errs
+    assert _reference(PATH, skip=range(stored + 1, RESTART_AT)) != entries
+
+
+async def test_a_state_the_bar_stream_cannot_bring_up_to_date_halts(nats_url, dsn, nc, fakes,
+                                                                     clock):
+    settings = make_settings(nats_url, dsn, state_every_bars=1000, reconcile=False,
+                             square_off_time="23:59", entry_cutoff_time="23:59")
+    fakes.strategies[("u1", "s1")] = strategy("u1", **SMA)
+    fakes.add_account("u1", "a1")
+    js = nc.jetstream()
+    async with build_app(settings, clock=clock) as rt:
+        status, dep = await call(nc, ex.CREATE_DEPLOYMENT, {"strategyId": "s1", "accountId": "a1"},
+                                 "u1")
+        await until(lambda: dep["id"] in rt.engine.runners, what="runner")
+        for i, p in enumerate(PATH[:8]):
+            bar = make_bar(DAY + timedelta(minutes=i), p, p, p, p)
+            await publish_bar(js, bar)
+            await until(lambda b=bar: _seen(rt.pool, dep["id"], b.start), what="bar")
+    await js.purge_stream("MD_BARS")  # the bars after the stored state are gone
+    async with build_app(settings, clock=clock) as rt:
+        await until(lambda: _status(rt.pool, dep["id"], "halted"), what="halt")
+        reason = await rt.pool.fetchval("SELECT error_message FROM deployments WHERE id = $1::uuid",
+                                        dep["id"])
+        assert "could not be rebuilt" in reason and dep["id"] not in rt.engine.runners

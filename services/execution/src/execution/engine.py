@@ -28,7 +28,7 @@ from .clients import Clients
 from .ledger import Outgoing, deployment_event, record_many
 from .runner import Context, Decision, Runner
 from .settings import ExecutionSettings
-from .state import load_trades, reconcile, warm_up
+from .state import catch_up, load_trades, reconcile, warm_up
 
 log = get_logger(__name__)
 _bar_decoder = msgspec.json.Decoder(Bar)
@@ -53,6 +53,8 @@ class Engine:
         self._open: dict[tuple[str, int], bool] = {}
         self._leased_at = 0.0
         self.on_commit: list = []  # test/bench hooks: callables(decisions)
+        self._quiet: list[tuple[list, asyncio.Future]] = []
+        self._quiet_task: asyncio.Task | None = None
 
     # --- ownership ------------------------------------------------------------------------
 
@@ -97,12 +99,13 @@ class Engine:
 
     async def acquire(self, row: dict) -> None:
         """Start running one deployment: warm up or restore, reconcile, subscribe."""
-        runner = Runner(row, self.s.square_off_time, self.s.entry_cutoff_time)
+        runner = Runner(row, self.s.square_off_time, self.s.entry_cutoff_time,
+                        self.s.state_every_bars, self.s.state_max_age_s)
         await load_trades(self.pool, runner, self.clock.now())
         if row.get("state") is None:
             await warm_up(self, runner)
         else:
-            problem = await reconcile(self, runner)
+            problem = await catch_up(self, runner) or await reconcile(self, runner)
             if problem == "wait":
                 await self.pool.execute("UPDATE deployments SET owner = NULL WHERE id = $1::uuid",
                                         runner.id)
@@ -178,17 +181,28 @@ class Engine:
             if group.stale:
                 await self.set_stale(group, None)
             market_open = await self.market_open(bar.segment, bar.end)
-            advances, decided = [], []
+            advances, decided, quiet = [], [], []
             ctx = Context(market_open=market_open, stale_feed=group.stale,
                           account_pnl=self.account_pnl, pacer_ok=self._pace)
             for runner in list(group.runners.values()):
                 out = runner.on_bar(bar, ctx)
                 if out is None:
                     continue
-                advances.append((runner.id, bar.start, runner.snapshot(), bar.close, seq))
-                decided += [(runner, dec) for dec in out]
+                if out:  # a decision stores the state with it, always
+                    runner.stored(bar.start)
+                    advances.append((runner.id, bar.start, runner.snapshot(), bar.close, seq))
+                    decided += [(runner, dec) for dec in out]
+                else:
+                    # without a stream sequence a replay could not find the bar: store the state
+                    keep = seq is None or runner.checkpoint_due(bar)
+                    if keep:
+                        runner.stored(bar.start)
+                    quiet.append((runner, bar.start, bar.close, seq, keep))
             if advances:
                 await self.commit(decided, advances)
+            if quiet:
+                # still under the group's lock: its next bar waits until this one is stored
+                await self.store_quiet(quiet)
 
     async def on_tick(self, group: feeds.Group, msg: Msg) -> None:
         """Check stop-loss and target of the instrument's open positions."""
@@ -234,6 +248,52 @@ class Engine:
             await self.drop(dep_id)
         for hook in self.on_commit:
             hook(decided)
+
+    async def store_quiet(self, rows: list[tuple[Runner, datetime, int, int | None, bool]]) -> None:
+        """Record the bar deployments saw that decided nothing, batched across instruments.
+
+        Most deployments decide nothing on most bars, yet each must record the bar it saw
+        (and, every few bars, its evaluator state). Done in the bar's decision commit, that
+        work stood between the bar and every intent of the minute; here it joins one write
+        for all instruments once the bar's burst has settled. Nothing was decided, so the
+        write is the one a decision commit would make, only later: a crash before it
+        replays those bars, and they decide nothing again.
+        """
+        done = asyncio.get_running_loop().create_future()
+        self._quiet.append((rows, done))
+        if self._quiet_task is None:
+            self._quiet_task = asyncio.create_task(self._flush_quiet())
+        lost = await done
+        for dep_id in lost:
+            await self.drop(dep_id)
+
+    async def _flush_quiet(self) -> None:
+        try:
+            seen = -1
+            for _ in range(50):  # wait until no bar joined for 2 ms (at most 100 ms)
+                if seen == len(self._quiet):
+                    break
+                seen = len(self._quiet)
+                await asyncio.sleep(0.002)
+        finally:
+            batch, self._quiet, self._quiet_task = self._quiet, [], None
+        # the snapshot is taken now: each group's lock is held until its rows are written
+        rows = [(r.id, start, r.snapshot() if keep else None, price, seq)
+                for part, _ in batch for r, start, price, seq, keep in part]
+        ids = {row[0] for row in rows}
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                lost = ids - await repo.advance(conn, self.owner, rows)
+        except Exception:
+            log.exception("engine.commit_failed")
+            lost = ids
+            with contextlib.suppress(Exception):  # rebuilt from the table by the next claim
+                await self.pool.execute("UPDATE deployments SET owner = NULL WHERE owner = $1"
+                                        " AND id = ANY($2::uuid[])", self.owner, list(ids))
+            self.wake.set()
+        for part, done in batch:
+            if not done.done():
+                done.set_result([r.id for r, *_ in part if r.id in lost])
 
     async def set_stale(self, group: feeds.Group, reason: str | None) -> None:
         """Hold (reason) or allow (None) new entries of every deployment of an instrument."""

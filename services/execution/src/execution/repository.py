@@ -107,20 +107,24 @@ async def release(conn: asyncpg.Connection, owner: str) -> None:
 
 async def advance(conn: asyncpg.Connection, owner: str,
                   rows: list[tuple[str, datetime, dict, int | None, int | None]]) -> set[str]:
-    """Record the bar each deployment has now seen; return those that had not seen it yet."""
+    """Record the bar each deployment has now seen, with its evaluator state when given
+    (None keeps the stored one); return those that had not seen the bar yet."""
     if not rows:
         return set()
     # lock in id order, like every other multi-row lock here, so commits never deadlock
     await conn.execute("SELECT 1 FROM deployments WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
                        [r[0] for r in rows])
     out = await conn.fetch(
-        "UPDATE deployments d SET last_bar_start = u.bar, state = u.state::jsonb,"
-        " last_price_paise = u.price, last_bar_seq = COALESCE(u.seq, d.last_bar_seq), updated_at = now()"
+        "UPDATE deployments d SET last_bar_start = u.bar, last_price_paise = u.price,"
+        " state = COALESCE(u.state::jsonb, d.state),"
+        " state_seq = CASE WHEN u.state IS NULL THEN d.state_seq ELSE u.seq END,"
+        " last_bar_seq = COALESCE(u.seq, d.last_bar_seq), updated_at = now()"
         " FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::bigint[], $6::bigint[])"
         " AS u(id, bar, state, price, seq)"
         " WHERE d.id = u.id AND (d.last_bar_start IS NULL OR d.last_bar_start < u.bar)"
         " AND d.owner = $5 AND d.status = ANY($7) RETURNING d.id",
-        [r[0] for r in rows], [r[1] for r in rows], [dumps(r[2]) for r in rows],
+        [r[0] for r in rows], [r[1] for r in rows],
+        [None if r[2] is None else dumps(r[2]) for r in rows],
         [r[3] for r in rows], owner, [r[4] for r in rows], list(_RUNNING))
     return {str(r["id"]) for r in out}
 

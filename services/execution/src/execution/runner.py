@@ -6,6 +6,7 @@ benchmark and in the engine; the engine commits what `on_bar` / `on_tick` return
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -78,7 +79,8 @@ class Context:
 class Runner:
     """The live state of one deployment."""
 
-    def __init__(self, row: dict, square_off: str, cutoff: str) -> None:
+    def __init__(self, row: dict, square_off: str, cutoff: str, state_every: int = 1,
+                 state_max_age_s: float = 86_400.0) -> None:
         self.row = row
         self.id = str(row["id"])
         self.direction = row["direction"]
@@ -94,6 +96,13 @@ class Runner:
         self.last_price: int | None = row.get("last_price_paise")
         self.trades: dict[str, TradeState] = {}
         self.realized_today = 0
+        # evaluator state checkpoints: every `state_every` bars, or when the stored one is
+        # `state_max_age_s` older than the bar, and with every decision. The phase spreads
+        # the deployments of an instrument over the bars; None stores at the next bar.
+        self.state_every = max(1, state_every)
+        self.state_max_age_s = state_max_age_s
+        self.unsaved = zlib.crc32(self.id.encode()) % self.state_every
+        self.saved_at: datetime | None = None
         state = row.get("state")
         if state:
             self.entry.restore(state["entry"])
@@ -104,6 +113,17 @@ class Runner:
     def snapshot(self) -> dict:
         """Return the evaluators' state (stored with every bar)."""
         return {"entry": self.entry.snapshot(), "exit": self.exit.snapshot()}
+
+    def checkpoint_due(self, bar: Bar) -> bool:
+        """Count a bar that decided nothing; True when the state should be stored with it."""
+        self.unsaved += 1
+        return self.saved_at is None or self.unsaved >= self.state_every \
+            or (bar.start - self.saved_at).total_seconds() >= self.state_max_age_s
+
+    def stored(self, bar_start: datetime) -> None:
+        """Note that the state as of this bar is being stored."""
+        self.unsaved = 0
+        self.saved_at = bar_start
 
     def warm_up(self, bars: list[Bar]) -> None:
         """Feed history bars (no decisions) so the indicators have values at the first live bar."""

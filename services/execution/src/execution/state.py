@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import msgspec
+from contracts import streams, subjects
+from contracts.events.marketdata import Bar
+from nats.js.errors import NotFoundError
 from svckit.logging import get_logger
 
 from . import domain as d
@@ -15,6 +19,7 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 log = get_logger(__name__)
+_bar_decoder = msgspec.json.Decoder(Bar)
 
 
 async def warm_up(engine: Engine, runner: Runner) -> None:
@@ -37,6 +42,46 @@ async def warm_up(engine: Engine, runner: Runner) -> None:
         "INSERT INTO exec_logs (deployment_id, user_id, ts, kind, action, message)"
         " VALUES ($1::uuid, $2, $3, 'info', 'warm_up', $4)", runner.id, r["user_id"], now,
         f"warmed up on {len(bars)} bars (rule lookback {need - engine.s.warmup_extra_bars})")
+
+
+async def catch_up(engine: Engine, runner: Runner) -> str | None:
+    """Bring a restored evaluator state up to the last bar the deployment evaluated.
+
+    The state is stored every few bars (`state_seq`); the bars after it, up to
+    `last_bar_seq`, were evaluated and their decisions committed. They are replayed from
+    MD_BARS through the evaluators only, so the live bars that follow see exactly the
+    state they would have seen without the restart. Returns why not, if the stream no
+    longer holds them (the deployment halts: a guessed state could fire a signal the
+    strategy never gave).
+    """
+    r = runner.row
+    first, last = r.get("state_seq"), r.get("last_bar_seq")
+    if first is None or last is None or first >= last:
+        return None
+    subject = subjects.bar(r["timeframe"], r["segment"], r["security_id"])
+    bars, seq = [], first + 1
+    try:
+        info = await engine.js.stream_info(streams.MD_BARS.name)
+        if info.state.first_seq > seq:
+            raise NotFoundError
+        while seq <= last:
+            msg = await engine.js.get_msg(streams.MD_BARS.name, seq=seq, subject=subject,
+                                          next=True)
+            if msg.seq is None or msg.seq > last:
+                break
+            bar = _bar_decoder.decode(msg.data)
+            if not bars or bar.start > bars[-1].start:  # a republished bar counts once, as live
+                bars.append(bar)
+            seq = msg.seq + 1
+    except NotFoundError:
+        pass
+    if seq != last + 1:
+        return (f"the evaluator state could not be rebuilt: MD_BARS no longer holds the bars"
+                f" after sequence {first}; stop and deploy the strategy again")
+    done = runner.entry.last_ts
+    runner.warm_up([b for b in bars if done is None or b.start > done])
+    log.info("deployment.state_replayed", deployment_id=runner.id, bars=len(bars))
+    return None
 
 
 async def load_trades(pool, runner: Runner, now: datetime) -> None:
