@@ -88,15 +88,19 @@ def _engine(settings: dict, clock_at: str) -> None:
     uvloop.run(main())
 
 
-def _start_engine(nats_url: str, dsn: str, n: int, clock_at: datetime):
-    settings = dict(nats_url=nats_url, database_url=dsn, instance_id=OWNER, heartbeat_s=0.5,
-                    claim_batch=n, use_calendar=False, reconcile=False, stale_bar_s=1e9,
-                    db_pool_max=10, environment="test",
-                    log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
-    proc = multiprocessing.get_context("spawn").Process(
-        target=_engine, args=(settings, clock_at.isoformat()), daemon=True)
-    proc.start()
-    return proc
+def _start_engines(nats_url: str, dsn: str, n: int, clock_at: datetime, replicas: int) -> list:
+    procs = []
+    for k in range(replicas):
+        # each replica claims its share in one heartbeat once the deployments appear
+        settings = dict(nats_url=nats_url, database_url=dsn, instance_id=f"{OWNER}-{k}",
+                        heartbeat_s=0.5, claim_batch=-(-n // replicas), use_calendar=False,
+                        reconcile=False, stale_bar_s=1e9, db_pool_max=10, environment="test",
+                        log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
+        proc = multiprocessing.get_context("spawn").Process(
+            target=_engine, args=(settings, clock_at.isoformat()), daemon=True)
+        proc.start()
+        procs.append(proc)
+    return procs
 
 
 # --- seeding --------------------------------------------------------------------------------
@@ -240,7 +244,8 @@ async def _wait(probe, sql: str | None, want: int, timeout: float, what: str, *a
         await asyncio.sleep(0.02 if sql is not None else 0.005)
 
 
-async def _run(nats_url: str, dsn: str, n: int, scenario: str, rounds: int) -> dict:
+async def _run(nats_url: str, dsn: str, n: int, scenario: str, rounds: int,
+               replicas: int) -> dict:
     n_instr = min(n, 50)
     session = scenario == "session"
     series = _session_bars(n_instr) if session else {}
@@ -252,7 +257,7 @@ async def _run(nats_url: str, dsn: str, n: int, scenario: str, rounds: int) -> d
     await js.purge_stream(streams.MD_BARS.name)
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     start = min(b[0].start for b in series.values()) if session else DAY
-    engine = _start_engine(nats_url, dsn, n, start)
+    engines = _start_engines(nats_url, dsn, n, start, replicas)
     try:
         await _wait_schema(pool)
         desk = Desk(nc, js, pool, n)
@@ -273,11 +278,13 @@ async def _run(nats_url: str, dsn: str, n: int, scenario: str, rounds: int) -> d
                     " FROM pg_stat_user_tables ORDER BY seq_tup_read DESC"):
                 print(dict(r), file=sys.stderr)
     finally:
-        engine.terminate()
-        engine.join(10)
+        for engine in engines:
+            engine.terminate()
+            engine.join(10)
         await pool.close()
         await nc.drain()
-    return {"scenario": scenario, "deployments": n, "instruments": n_instr, **res}
+    return {"scenario": scenario, "deployments": n, "replicas": replicas, "instruments": n_instr,
+            **res}
 
 
 async def _wait_schema(pool) -> None:
@@ -330,7 +337,7 @@ def _pct(xs: list[float], q: float) -> float | None:
     return round(float(np.percentile(np.array(xs) * 1000, q)), 1) if xs else None
 
 
-async def main(sizes: list[int], scenario: str, rounds: int) -> list[dict]:
+async def main(sizes: list[int], scenario: str, rounds: int, replicas: int = 1) -> list[dict]:
     base = Path(tempfile.mkdtemp(prefix="bench-exec-"))
     results = []
     try:
@@ -339,7 +346,7 @@ async def main(sizes: list[int], scenario: str, rounds: int) -> list[dict]:
                 name = f"bench_{n}_{uuid.uuid4().hex[:6]}"
                 await create_database(pg.url, name)
                 dsn = await create_service_role(pg.url, name, "execution", role=f"{name}_exec")
-                res = await _run(ns.url, dsn, n, scenario, rounds)
+                res = await _run(ns.url, dsn, n, scenario, rounds, replicas)
                 print(json.dumps(res), flush=True)
                 results.append(res)
     finally:
@@ -378,6 +385,7 @@ if __name__ == "__main__":
     ap.add_argument("--sizes", default="1,100,1000")
     ap.add_argument("--scenario", choices=("burst", "session", "both"), default="burst")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--replicas", type=int, default=1, help="engine processes sharing the deployments")
     ap.add_argument("--write", action="store_true", help="append the figures to RESULTS.md")
     args = ap.parse_args()
     import uvloop  # the service runs on uvloop (svckit), so does its benchmark
@@ -385,6 +393,7 @@ if __name__ == "__main__":
     load = os.getloadavg()
     out = []
     for sc in ("burst", "session") if args.scenario == "both" else (args.scenario,):
-        out += uvloop.run(main([int(x) for x in args.sizes.split(",")], sc, args.rounds))
+        out += uvloop.run(main([int(x) for x in args.sizes.split(",")], sc, args.rounds,
+                               args.replicas))
     if args.write:
         _write(out, load, args.rounds)
