@@ -62,7 +62,11 @@ class Evaluator:
         Raises BarOrderError, leaving the state untouched, for a bar that is not later than the
         last one (a redelivered or out-of-order bar would otherwise corrupt every window).
         """
-        ts, view = bar_view(bar)
+        return self.update_view(*bar_view(bar))
+
+    def update_view(self, ts: datetime, view: C.BarView) -> bool:
+        """`update` for a bar already read by `bar_view` (one read serves every evaluator
+        of an instrument's bar; the view is not modified)."""
         if self.last_ts is not None and ts <= self.last_ts:
             raise BarOrderError(
                 f"bar at {ts.isoformat()} is not after the last bar at {self.last_ts.isoformat()}"

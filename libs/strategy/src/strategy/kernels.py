@@ -31,6 +31,7 @@ Missing inputs: a window containing a missing value gives no value. The recursiv
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -43,9 +44,10 @@ def _empty(n: int) -> np.ndarray:
     return np.full(n, NAN)
 
 
-def _blocks(n: int) -> list[int]:
-    """Split a window length into powers of two, largest (oldest) first: 30 -> [16, 8, 4, 2]."""
-    return [1 << k for k in reversed(range(n.bit_length())) if n >> k & 1]
+@functools.cache
+def _blocks(n: int) -> tuple[int, ...]:
+    """Split a window length into powers of two, largest (oldest) first: 30 -> (16, 8, 4, 2)."""
+    return tuple(1 << k for k in reversed(range(n.bit_length())) if n >> k & 1)
 
 
 def window_total(values: list[float]) -> float:

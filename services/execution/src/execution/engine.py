@@ -26,7 +26,7 @@ from . import feeds
 from . import repository as repo
 from .clients import Clients
 from .ledger import Outgoing, deployment_event, record_many
-from .runner import Context, Decision, Runner
+from .runner import Context, Decision, Runner, read_bar
 from .settings import ExecutionSettings
 from .state import catch_up, load_trades, reconcile, warm_up
 
@@ -183,7 +183,8 @@ class Engine:
             market_open = await self.market_open(bar.segment, bar.end)
             advances, decided, quiet = [], [], []
             ctx = Context(market_open=market_open, stale_feed=group.stale,
-                          account_pnl=self.account_pnl, pacer_ok=self._pace)
+                          account_pnl=self.account_pnl, pacer_ok=self._pace,
+                          view=read_bar(bar))
             for runner in list(group.runners.values()):
                 out = runner.on_bar(bar, ctx)
                 if out is None:

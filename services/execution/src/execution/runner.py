@@ -14,7 +14,8 @@ from typing import Any
 
 from contracts.events.marketdata import Bar
 from strategy import parse
-from strategy.incremental import Evaluator
+from strategy.cells import BarView
+from strategy.incremental import Evaluator, bar_view
 
 from . import domain as d
 
@@ -74,6 +75,9 @@ class Context:
     (summing an account's deployments for every deployment on every bar was a tenth of a
     quiet bar's cost). None: `account_day_pnl` is used."""
     pacer_ok: Any = None  # callable(account_id) -> bool; None: no pacing
+    view: Any = None
+    """The bar as the evaluators read it (`bar_view`), shared by an instrument's deployments;
+    None: read it here."""
 
 
 class Runner:
@@ -157,9 +161,9 @@ class Runner:
             return None
         out = self._levels(bar.low if self.direction == "long" else bar.high, bar.end, bar,
                            use_bar_extremes=bar)
-        view = _view(bar)
-        entry_fire = self.entry.update(view)
-        exit_fire = self.exit.update(view)
+        ts, view = ctx.view or read_bar(bar)
+        entry_fire = self.entry.update_view(ts, view)
+        exit_fire = self.exit.update_view(ts, view)
         self.last_bar_start = bar.start
         self.last_price = bar.close
         if exit_fire:
@@ -278,6 +282,11 @@ class Runner:
                                                     entry_intent_id=dec.intent_id,
                                                     status="pending")
         return dec
+
+
+def read_bar(bar: Bar) -> tuple[datetime, BarView]:
+    """Return the bar as the evaluators read it."""
+    return bar_view(_view(bar))
 
 
 def _view(bar: Bar) -> dict:
