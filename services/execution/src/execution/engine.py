@@ -25,7 +25,8 @@ from . import domain as d
 from . import feeds
 from . import repository as repo
 from .clients import Clients
-from .ledger import Outgoing, deployment_event, record_many
+from . import ledger
+from .ledger import Outgoing, deployment_event
 from .runner import Context, Decision, Runner, read_bar
 from .settings import ExecutionSettings
 from .state import catch_up, load_trades, reconcile, warm_up
@@ -223,16 +224,12 @@ class Engine:
         now = self.clock.now()
         lost: set[str] = set()
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                if advances is not None:
-                    ok = await repo.advance(conn, self.owner, advances)
-                    lost = {a[0] for a in advances} - ok
-                else:
-                    ids = list({r.id for r, _ in decided})
-                    ok = await repo.owned_running(conn, self.owner, ids)
-                    lost = set(ids) - ok
-                await record_many(conn, out, [(runner.row, dec) for runner, dec in decided
-                                              if runner.id in ok], now)
+            async with self.pool.acquire() as conn:
+                kept, _ = await ledger.commit(conn, out, self.owner,
+                                              [(runner.row, dec) for runner, dec in decided],
+                                              now, advances)
+            lost = ({a[0] for a in advances} if advances is not None
+                    else {r.id for r, _ in decided}) - kept
         except Exception:
             log.exception("engine.commit_failed")
             out = Outgoing()  # rolled back: nothing of it may go out
@@ -283,8 +280,10 @@ class Engine:
                 for part, _ in batch for r, start, price, seq, keep in part]
         ids = {row[0] for row in rows}
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                lost = ids - await repo.advance(conn, self.owner, rows)
+            async with self.pool.acquire() as conn:
+                kept, _ = await ledger.commit(conn, Outgoing(), self.owner, [],
+                                              self.clock.now(), rows)
+            lost = ids - kept
         except Exception:
             log.exception("engine.commit_failed")
             lost = ids

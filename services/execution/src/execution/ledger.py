@@ -29,13 +29,13 @@ from contracts.events.execution import (
 )
 from contracts.events.orders import OrderIntent
 from nats.js import JetStreamContext
-from svckit import outbox
+from svckit import outbox, tracing
 from svckit.logging import get_logger
 
-from . import repository as repo
 from .runner import Decision
 
 log = get_logger(__name__)
+_encode = msgspec.json.Encoder().encode
 _INTENT_PREFIX = subjects.order_intents_all()[:-1]  # "ord.intent."
 _NS = uuid.UUID("6f1c2a4e-9a51-4d0a-9b1e-3c2f5e7d8a90")
 
@@ -85,12 +85,12 @@ def outbox_row_id(msg_id: str) -> uuid.UUID:
         return uuid.uuid5(uuid.NAMESPACE_URL, msg_id)
 
 
-def _bar_json(dec: Decision) -> str | None:
+def _bar_doc(dec: Decision) -> dict | None:
     b = dec.bar
     if b is None:
         return None
-    return repo.dumps({"start": b.start.isoformat(), "end": b.end.isoformat(), "open": b.open,
-                       "high": b.high, "low": b.low, "close": b.close, "volume": b.volume})
+    return {"start": b.start.isoformat(), "end": b.end.isoformat(), "open": b.open,
+            "high": b.high, "low": b.low, "close": b.close, "volume": b.volume}
 
 
 def _snapshot(dec: Decision) -> BarSnapshot | None:
@@ -114,36 +114,49 @@ async def record(conn: asyncpg.Connection, out: Outgoing, dep: dict, dec: Decisi
 
 async def record_many(conn: asyncpg.Connection, out: Outgoing,
                       decided: list[tuple[dict, Decision]], now: datetime) -> set[str]:
-    """Write decisions and their messages in a handful of statements; return the intent ids
-    that were new (a decision whose intent already existed writes nothing else).
+    """Write decisions and their messages; return the intent ids that were new (a decision
+    whose intent already existed writes nothing else)."""
+    _, fresh = await commit(conn, out, None, decided, now)
+    return fresh
 
-    A busy bar decides for hundreds of deployments at once: row by row that was seven round
-    trips per decision, and the commit, not the evaluation, set the latency.
+
+async def commit(conn: asyncpg.Connection, out: Outgoing, owner: str | None,
+                 decided: list[tuple[dict, Decision]], now: datetime,
+                 advances: list[tuple[str, datetime, dict | None, int, int | None]] | None = None,
+                 ) -> tuple[set[str], set[str]]:
+    """Write a commit of the engine in one round trip (`record_decisions` in SQL).
+
+    With `advances` (deployment, bar start, evaluator state or None, close, stream seq) the
+    bar each deployment saw is recorded; those that had seen it, or that `owner` no longer
+    runs, keep nothing. Without, decisions count for deployments `owner` runs (None: all).
+    Return (deployments kept, intents that were new); `out` gets the messages written,
+    intents first (the broker gets them before the signal and refusal events).
+
+    A busy bar decides for hundreds of deployments at once: nine round trips per commit,
+    and seven per decision before that, were most of a trading minute's work.
     """
-    intents, refusals = [], []
+    hdrs = tracing.inject({})
+    ids: dict[str, None] = {}
+    intents, trades, exits, logs, messages = [], [], [], [], []
     for dep, dec in decided:
-        (refusals if dec.kind == "refusal" else intents).append((dep, dec))
-    fresh = await repo.insert_intents(conn, [dict(
-        intent_id=dec.intent_id, deployment_id=str(dep["id"]), user_id=dep["user_id"],
-        account_id=dep["account_id"], leg=dec.leg, action=dec.action, side=dec.side,
-        quantity=dec.quantity, trade_ids=dec.trade_ids,
-        bar_start=dec.bar.start if dec.bar else None, created_at=dec.ts)
-        for dep, dec in intents]) if intents else set()
-    messages: list[tuple[str, bytes, str]] = []
-    logs, trades, exits = [], [], []
-    for dep, dec in refusals:
         user, dep_id = dep["user_id"], str(dep["id"])
-        ev = SignalRefused(event_id=stable_id(dep_id, dec.ts.isoformat(), dec.action, "refused"),
-                           reasons=dec.reasons, **_common(dep, dec, now))
-        messages.append((subjects.user_event(user, SIGNAL_DOMAIN, "refused"), encode(ev),
-                         ev.event_id))
-        logs.append((dep_id, user, dec.ts, "refusal", dec.action,
-                     f"{dec.action} refused: " + "; ".join(dec.reasons), repo.dumps(dec.reasons),
-                     _bar_json(dec), repo.dumps(_values(dec)), None))
-    for dep, dec in intents:
-        if dec.intent_id not in fresh:
+        ids[dep_id] = None
+        if dec.kind == "refusal":
+            ev = SignalRefused(
+                event_id=stable_id(dep_id, dec.ts.isoformat(), dec.action, "refused"),
+                reasons=dec.reasons, **_common(dep, dec, now))
+            messages.append((subjects.user_event(user, SIGNAL_DOMAIN, "refused"), encode(ev),
+                             ev.event_id, None, dep_id))
+            logs.append(dict(deployment_id=dep_id, user_id=user, ts=dec.ts, kind="refusal",
+                             action=dec.action, intent_id=None, reasons=dec.reasons,
+                             message=f"{dec.action} refused: " + "; ".join(dec.reasons),
+                             bar=_bar_doc(dec), values=_values(dec)))
             continue
-        user, dep_id = dep["user_id"], str(dep["id"])
+        iid = dec.intent_id
+        intents.append(dict(intent_id=iid, deployment_id=dep_id, user_id=user,
+                            account_id=dep["account_id"], leg=dec.leg, action=dec.action,
+                            side=dec.side, quantity=dec.quantity, trade_ids=dec.trade_ids,
+                            bar_start=dec.bar.start if dec.bar else None, created_at=dec.ts))
         if dec.new_trade_id:
             trades.append(dict(
                 id=dec.new_trade_id, deployment_id=dep_id, user_id=user,
@@ -151,29 +164,41 @@ async def record_many(conn: asyncpg.Connection, out: Outgoing,
                 segment=dep["segment"], security_id=dep["security_id"], symbol=dep["symbol"],
                 direction=dep["direction"]))
         else:
-            exits.append((dec.trade_ids, dec.intent_id, dec.action))
+            exits += [dict(trade_id=t, intent_id=iid, reason=dec.action) for t in dec.trade_ids]
         intent = OrderIntent(
-            event_id=stable_id(dec.intent_id, "intent"), ts_event=dec.ts, ts_init=now,
-            intent_id=dec.intent_id, user_id=user, account_id=dep["account_id"],
-            deployment_id=dep_id, security_id=dep["security_id"], exchange_segment=dep["segment"],
+            event_id=stable_id(iid, "intent"), ts_event=dec.ts, ts_init=now, intent_id=iid,
+            user_id=user, account_id=dep["account_id"], deployment_id=dep_id,
+            security_id=dep["security_id"], exchange_segment=dep["segment"],
             transaction_type=dec.side, quantity=dec.quantity, order_type="MARKET",
             product_type=dep["product"], tag=f"{dec.action}")
-        messages.append((subjects.order_intent(dep["account_id"]), encode(intent), dec.intent_id))
-        ev = SignalGenerated(event_id=stable_id(dec.intent_id, "signal"), intent_id=dec.intent_id,
+        messages.append((subjects.order_intent(dep["account_id"]), encode(intent), iid, iid,
+                         dep_id))
+        ev = SignalGenerated(event_id=stable_id(iid, "signal"), intent_id=iid,
                              **_common(dep, dec, now))
         messages.append((subjects.user_event(user, SIGNAL_DOMAIN, "generated"), encode(ev),
-                         ev.event_id))
-        logs.append((dep_id, user, dec.ts, "signal", dec.action,
-                     f"{dec.action} {dec.side} {dec.quantity}: {dec.rule}", "[]", _bar_json(dec),
-                     repo.dumps(_values(dec)), dec.intent_id))
-    await repo.insert_trades(conn, trades)
-    await repo.mark_exiting_many(conn, exits)
-    await outbox.enqueue_many(conn, messages, notify=False)
-    # intents first: the broker gets them before the signal and refusal events
-    out.items += [m for m in messages if m[0].startswith(_INTENT_PREFIX)]
-    out.items += [m for m in messages if not m[0].startswith(_INTENT_PREFIX)]
-    await repo.insert_logs(conn, logs)
-    return fresh
+                         ev.event_id, iid, dep_id))
+        logs.append(dict(deployment_id=dep_id, user_id=user, ts=dec.ts, kind="signal",
+                         action=dec.action, intent_id=iid, reasons=[],
+                         message=f"{dec.action} {dec.side} {dec.quantity}: {dec.rule}",
+                         bar=_bar_doc(dec), values=_values(dec)))
+    doc: dict = {"intents": intents, "trades": trades, "exits": exits, "logs": logs,
+                 "outbox": [dict(id=str(outbox_row_id(m)), subject=s, payload=p.decode(),
+                                 headers={**hdrs, hd.MSG_ID: m}, gate=g, deployment_id=dep)
+                            for s, p, m, g, dep in messages]}
+    if advances is not None:
+        doc["advance"] = [dict(id=a[0], bar=a[1], state=a[2], price=a[3], seq=a[4])
+                          for a in advances]
+        ids.update((a[0], None) for a in advances)
+    doc["ids"] = list(ids)
+    rows = await conn.fetch("SELECT out_kind, out_id FROM record_decisions($1, $2::text::jsonb)",
+                            owner, _encode(doc).decode())
+    kept = {r["out_id"] for r in rows if r["out_kind"] == "deployment"}
+    fresh = {r["out_id"] for r in rows if r["out_kind"] == "intent"}
+    sent = [(s, p, m) for s, p, m, g, dep in messages
+            if (g in fresh if g is not None else dep in kept)]
+    out.items += [x for x in sent if x[0].startswith(_INTENT_PREFIX)]
+    out.items += [x for x in sent if not x[0].startswith(_INTENT_PREFIX)]
+    return kept, fresh
 
 
 def _common(dep: dict, dec: Decision, now: datetime) -> dict:

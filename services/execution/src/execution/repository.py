@@ -105,96 +105,7 @@ async def release(conn: asyncpg.Connection, owner: str) -> None:
     await conn.execute("DELETE FROM engine_leases WHERE owner = $1", owner)
 
 
-async def advance(conn: asyncpg.Connection, owner: str,
-                  rows: list[tuple[str, datetime, dict, int | None, int | None]]) -> set[str]:
-    """Record the bar each deployment has now seen, with its evaluator state when given
-    (None keeps the stored one); return those that had not seen the bar yet."""
-    if not rows:
-        return set()
-    # lock in id order, like every other multi-row lock here, so commits never deadlock
-    await conn.execute("SELECT 1 FROM deployments WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
-                       [r[0] for r in rows])
-    out = await conn.fetch(
-        "UPDATE deployments d SET last_bar_start = u.bar, last_price_paise = u.price,"
-        " state = COALESCE(u.state::jsonb, d.state),"
-        " state_seq = CASE WHEN u.state IS NULL THEN d.state_seq ELSE u.seq END,"
-        " last_bar_seq = COALESCE(u.seq, d.last_bar_seq), updated_at = now()"
-        " FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::bigint[], $6::bigint[])"
-        " AS u(id, bar, state, price, seq)"
-        " WHERE d.id = u.id AND (d.last_bar_start IS NULL OR d.last_bar_start < u.bar)"
-        " AND d.owner = $5 AND d.status = ANY($7) RETURNING d.id",
-        [r[0] for r in rows], [r[1] for r in rows],
-        [None if r[2] is None else dumps(r[2]) for r in rows],
-        [r[3] for r in rows], owner, [r[4] for r in rows], list(_RUNNING))
-    return {str(r["id"]) for r in out}
-
-
 # --- intents, trades, logs ----------------------------------------------------------------
-
-
-async def insert_intent(conn: asyncpg.Connection, i: dict[str, Any]) -> bool:
-    """Store an intent; False when it already exists (nothing else must happen then)."""
-    row = await conn.fetchval(
-        "INSERT INTO intents (intent_id, deployment_id, user_id, account_id, leg, action, side,"
-        " quantity, trade_ids, bar_start, created_at) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8,"
-        " $9::text::jsonb, $10, $11) ON CONFLICT DO NOTHING RETURNING 1",
-        i["intent_id"], i["deployment_id"], i["user_id"], i["account_id"], i["leg"], i["action"],
-        i["side"], i["quantity"], dumps(i["trade_ids"]), i.get("bar_start"), i["created_at"])
-    return row is not None
-
-
-async def insert_intents(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> set[str]:
-    """Store intents in one statement; return the ids that were new (the others existed)."""
-    if not rows:
-        return set()
-    cols = ("intent_id", "deployment_id", "user_id", "account_id", "leg", "action", "side",
-            "quantity", "trade_ids", "bar_start", "created_at")
-    out = await conn.fetch(
-        "INSERT INTO intents (intent_id, deployment_id, user_id, account_id, leg, action, side,"
-        " quantity, trade_ids, bar_start, created_at) SELECT u.intent_id, u.deployment_id, u.user_id,"
-        " u.account_id, u.leg, u.action, u.side, u.quantity, u.trade_ids::jsonb, u.bar_start,"
-        " u.created_at FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],"
-        " $6::text[], $7::text[], $8::int[], $9::text[], $10::timestamptz[], $11::timestamptz[])"
-        " AS u(intent_id, deployment_id, user_id, account_id, leg, action, side, quantity,"
-        " trade_ids, bar_start, created_at) ON CONFLICT DO NOTHING RETURNING intent_id",
-        *[[dumps(r[c]) if c == "trade_ids" else r.get(c) for r in rows] for c in cols])
-    return {r["intent_id"] for r in out}
-
-
-async def insert_trades(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
-    """Store pending trades for entry intents."""
-    if rows:
-        await conn.executemany(
-            "INSERT INTO trades (id, deployment_id, user_id, strategy_id, account_id, segment,"
-            " security_id, symbol, direction, entry_intent_id) VALUES ($1, $2::uuid, $3, $4, $5,"
-            " $6, $7, $8, $9, $1) ON CONFLICT DO NOTHING",
-            [(t["id"], t["deployment_id"], t["user_id"], t["strategy_id"], t["account_id"],
-              t["segment"], t["security_id"], t["symbol"], t["direction"]) for t in rows])
-
-
-async def mark_exiting_many(conn: asyncpg.Connection,
-                            rows: list[tuple[list[str], str, str]]) -> None:
-    """Tie trades to the exit intents that close them: (trade ids, intent id, reason)."""
-    if rows:
-        await conn.executemany("UPDATE trades SET exit_intent_id = $2, exit_reason = $3,"
-                               " updated_at = now() WHERE id = ANY($1)", rows)
-
-
-async def insert_trade(conn: asyncpg.Connection, t: dict[str, Any]) -> None:
-    """Store a pending trade for an entry intent."""
-    await conn.execute(
-        "INSERT INTO trades (id, deployment_id, user_id, strategy_id, account_id, segment,"
-        " security_id, symbol, direction, entry_intent_id) VALUES ($1, $2::uuid, $3, $4, $5, $6,"
-        " $7, $8, $9, $1) ON CONFLICT DO NOTHING",
-        t["id"], t["deployment_id"], t["user_id"], t["strategy_id"], t["account_id"],
-        t["segment"], t["security_id"], t["symbol"], t["direction"])
-
-
-async def mark_exiting(conn: asyncpg.Connection, trade_ids: list[str], intent_id: str,
-                       reason: str) -> None:
-    """Tie trades to the exit intent that closes them."""
-    await conn.execute("UPDATE trades SET exit_intent_id = $2, exit_reason = $3, updated_at = now()"
-                       " WHERE id = ANY($1)", trade_ids, intent_id, reason)
 
 
 async def insert_logs(conn: asyncpg.Connection, rows: list[tuple]) -> None:
@@ -268,13 +179,6 @@ async def open_intents(conn: asyncpg.Connection, dep_ids: list[str]) -> list[dic
         " AND status IN ('sent', 'placed', 'accepted', 'partially_filled', 'received', 'sending')",
         dep_ids)
     return [dict(r) for r in rows]
-
-
-async def owned_running(conn: asyncpg.Connection, owner: str, dep_ids: list[str]) -> set[str]:
-    """Lock and return those deployments this replica still runs (a guard before a commit)."""
-    rows = await conn.fetch("SELECT id FROM deployments WHERE id = ANY($1::uuid[]) AND owner = $2"
-                            " AND status = ANY($3) ORDER BY id FOR UPDATE", dep_ids, owner, list(_RUNNING))
-    return {str(r["id"]) for r in rows}
 
 
 async def expected_net(conn: asyncpg.Connection, account_id: str, segment: str,

@@ -1,0 +1,103 @@
+-- A commit of the engine in one round trip. It was nine (begin, lock, bar update, intents,
+-- trades, exits, outbox, logs, commit) per instrument and bar, and at 1,000 deployments
+-- the round trips, not the rows, were most of a minute's work. One call is one statement,
+-- so it is atomic on its own, and atomic with the caller's transaction inside one.
+--
+-- p_doc: {"ids": [deployment ids to lock],
+--         "advance": [{id, bar, state, price, seq}]   (a bar: record it; absent: no bar)
+--         "intents": [...], "trades": [...], "exits": [...], "outbox": [...], "logs": [...]}
+-- Deployments kept: with "advance", those that had not seen the bar and are still owned by
+-- p_owner and running; without, those owned and running (p_owner NULL: all of "ids").
+-- Intents are written for kept deployments; trades, exits, outbox rows and log rows that
+-- belong to an intent (gate / intent_id) only when that intent is new, the others (refusals)
+-- when their deployment is kept. Returns ('deployment', id) for each kept deployment and
+-- ('intent', id) for each new intent.
+CREATE FUNCTION record_decisions(p_owner text, p_doc jsonb)
+RETURNS TABLE (out_kind text, out_id text)
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+    ok uuid[];
+    fresh text[];
+BEGIN
+    -- lock in id order, like every other multi-row lock here, so commits never deadlock
+    PERFORM 1 FROM deployments d
+    WHERE d.id IN (SELECT x::uuid FROM jsonb_array_elements_text(p_doc->'ids') AS x)
+    ORDER BY d.id FOR UPDATE;
+
+    IF p_doc ? 'advance' THEN
+        WITH upd AS (
+            UPDATE deployments d SET last_bar_start = u.bar, last_price_paise = u.price,
+                state = COALESCE(u.state, d.state),
+                state_seq = CASE WHEN u.state IS NULL THEN d.state_seq ELSE u.seq END,
+                last_bar_seq = COALESCE(u.seq, d.last_bar_seq), updated_at = now()
+            FROM jsonb_to_recordset(p_doc->'advance')
+                AS u(id uuid, bar timestamptz, state jsonb, price bigint, seq bigint)
+            WHERE d.id = u.id AND (d.last_bar_start IS NULL OR d.last_bar_start < u.bar)
+              AND d.owner = p_owner AND d.status IN ('active', 'paused')
+            RETURNING d.id)
+        SELECT array_agg(upd.id) INTO ok FROM upd;
+    ELSIF p_owner IS NOT NULL THEN
+        SELECT array_agg(d.id) INTO ok FROM deployments d
+        WHERE d.id IN (SELECT x::uuid FROM jsonb_array_elements_text(p_doc->'ids') AS x)
+          AND d.owner = p_owner AND d.status IN ('active', 'paused');
+    ELSE
+        SELECT array_agg(x::uuid) INTO ok FROM jsonb_array_elements_text(p_doc->'ids') AS x;
+    END IF;
+    ok := coalesce(ok, '{}');
+
+    WITH ins AS (
+        INSERT INTO intents (intent_id, deployment_id, user_id, account_id, leg, action, side,
+                             quantity, trade_ids, bar_start, created_at)
+        SELECT x.intent_id, x.deployment_id, x.user_id, x.account_id, x.leg, x.action, x.side,
+               x.quantity, x.trade_ids, x.bar_start, x.created_at
+        FROM jsonb_to_recordset(p_doc->'intents') AS x(
+            intent_id text, deployment_id uuid, user_id text, account_id text, leg text,
+            action text, side text, quantity int, trade_ids jsonb, bar_start timestamptz,
+            created_at timestamptz)
+        WHERE x.deployment_id = ANY(ok)
+        ON CONFLICT DO NOTHING
+        RETURNING intents.intent_id)
+    SELECT array_agg(ins.intent_id) INTO fresh FROM ins;
+    fresh := coalesce(fresh, '{}');
+
+    INSERT INTO trades (id, deployment_id, user_id, strategy_id, account_id, segment,
+                        security_id, symbol, direction, entry_intent_id)
+    SELECT x.id, x.deployment_id, x.user_id, x.strategy_id, x.account_id, x.segment,
+           x.security_id, x.symbol, x.direction, x.id
+    FROM jsonb_to_recordset(p_doc->'trades') AS x(
+        id text, deployment_id uuid, user_id text, strategy_id text, account_id text,
+        segment text, security_id text, symbol text, direction text)
+    WHERE x.id = ANY(fresh)
+    ON CONFLICT DO NOTHING;
+
+    UPDATE trades t SET exit_intent_id = x.intent_id, exit_reason = x.reason, updated_at = now()
+    FROM jsonb_to_recordset(p_doc->'exits') AS x(trade_id text, intent_id text, reason text)
+    WHERE t.id = x.trade_id AND x.intent_id = ANY(fresh);
+
+    INSERT INTO outbox (id, subject, payload, headers)
+    SELECT (e.v->>'id')::uuid, e.v->>'subject', convert_to(e.v->>'payload', 'UTF8'),
+           e.v->'headers'
+    FROM jsonb_array_elements(p_doc->'outbox') WITH ORDINALITY AS e(v, n)
+    WHERE CASE WHEN e.v->>'gate' IS NULL THEN (e.v->>'deployment_id')::uuid = ANY(ok)
+               ELSE e.v->>'gate' = ANY(fresh) END
+    ORDER BY e.n  -- the outbox sequence keeps the order they were written in
+    ON CONFLICT (id) DO NOTHING;
+
+    INSERT INTO exec_logs (deployment_id, user_id, ts, kind, action, message, reasons, bar,
+                           "values", intent_id)
+    SELECT x.deployment_id, x.user_id, x.ts, x.kind, x.action, x.message, x.reasons, x.bar,
+           x."values", x.intent_id
+    FROM jsonb_to_recordset(p_doc->'logs') AS x(
+        deployment_id uuid, user_id text, ts timestamptz, kind text, action text,
+        message text, reasons jsonb, bar jsonb, "values" jsonb, intent_id text)
+    WHERE CASE WHEN x.intent_id IS NULL THEN x.deployment_id = ANY(ok)
+               ELSE x.intent_id = ANY(fresh) END;
+
+    RETURN QUERY
+        SELECT 'deployment'::text, k::text FROM unnest(ok) AS k
+        UNION ALL
+        SELECT 'intent'::text, f FROM unnest(fresh) AS f;
+END
+$$;
