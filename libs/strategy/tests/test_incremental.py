@@ -168,3 +168,23 @@ def test_roc_reads_only_the_two_ends_of_its_window():
     ev.replay(bars)
     assert ev.values()["close / (close - 50)"] == 26.0
     assert ev.values()["roc(close / (close - 50),2)"] == 0.0
+
+
+def test_window_sums_add_in_the_kernels_order():
+    """The O(log n) window sum gives the bits of the kernel's sum over the whole window."""
+    import random
+
+    from strategy.cells import WindowSums
+    from strategy.kernels import window_total
+
+    rng = random.Random(7)
+    for n in (1, 2, 3, 5, 8, 13, 20, 31, 64):
+        sums, seen = WindowSums(n), []
+        for _ in range(3 * n + 5):
+            x = None if rng.random() < 0.05 else rng.uniform(-1e3, 1e3) * 1.0000001
+            sums.push(x)
+            seen.append(x)
+            if len(seen) >= n:
+                window = seen[-n:]
+                want = None if None in window else window_total(window)
+                assert sums.total() == want, (n, len(seen))

@@ -11,7 +11,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from strategy.kernels import window_total
+from strategy.kernels import _blocks, window_total
 
 
 @dataclass(slots=True)
@@ -169,6 +169,48 @@ class Prev(Cell):
         self.value = self.buf[0] if len(self.buf) == self.buf.maxlen else None
 
 
+class WindowSums:
+    """The window sum of `kernels.window_sum`, kept bar by bar in O(log n).
+
+    The canonical order adds power-of-two blocks, each summed pairwise. Level k holds the
+    sums of 2**k consecutive values, newest last; a new value extends every level by one
+    addition of two entries of the level below, and the window's total is its blocks read
+    off their levels. The same additions on the same operands as the kernel, so the same
+    bits, without re-adding the whole window every bar.
+    """
+
+    __slots__ = ("levels", "reads")
+
+    def __init__(self, n: int):
+        blocks = _blocks(n)
+        self.levels = [deque(maxlen=n) for _ in range(blocks[0].bit_length())]
+        # (level, position from the newest) of each block, oldest block first
+        rest = [sum(blocks[i + 1:]) for i in range(len(blocks))]
+        self.reads = tuple((b.bit_length() - 1, -1 - r) for b, r in zip(blocks, rest))
+
+    def push(self, x: float | None) -> None:
+        levels = self.levels
+        levels[0].append(x)
+        half = 1
+        for k in range(1, len(levels)):
+            below = levels[k - 1]
+            if len(below) <= half:
+                return
+            a, b = below[-1 - half], below[-1]
+            levels[k].append(None if a is None or b is None else a + b)
+            half *= 2
+
+    def total(self) -> float | None:
+        """Return the sum of the last n values (None if any is None; call once n are in)."""
+        acc = None
+        for i, (k, pos) in enumerate(self.reads):
+            v = self.levels[k][pos]
+            if v is None:
+                return None
+            acc = v if i == 0 else acc + v
+        return acc
+
+
 class Window(Cell):
     """sma wma stdev bb_* highest lowest roc, and high(n)/low(n) over the bar's own high/low."""
 
@@ -181,8 +223,28 @@ class Window(Cell):
         self.k = float(params[1]) if len(params) > 1 else 0.0
         extra = 1 if name in ("roc", "high", "low") else 0  # these also need the bar n back
         self.buf: deque = deque(maxlen=self.n + extra)
+        # sma and bb_middle are their sum over n: kept incrementally (stdev's deviations
+        # need the whole window anyway)
+        self.sums = WindowSums(self.n) if name in ("sma", "bb_middle") else None
+
+    def load(self, state: dict) -> None:
+        super().load(state)
+        if self.sums is not None:  # a cache of the buffer: rebuilt from it
+            self.sums = WindowSums(self.n)
+            for x in self.buf:
+                self.sums.push(x)
 
     def step(self, bar: BarView) -> None:
+        if self.sums is not None:
+            x = self.inputs[0].value
+            self.buf.append(x)
+            self.sums.push(x)
+            if len(self.buf) < self.n:
+                self.value = None
+                return
+            total = self.sums.total()
+            self.value = None if total is None else total / self.n
+            return
         if self.name == "high":
             self.buf.append(bar.high)
         elif self.name == "low":
