@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time as _time
 from datetime import datetime
 
@@ -54,6 +55,7 @@ class Engine:
         self._open: dict[tuple[str, int], bool] = {}
         self._leased_at = 0.0
         self.on_commit: list = []  # test/bench hooks: callables(decisions)
+        self._settled_at = _time.monotonic()
         self._quiet: list[tuple[list, asyncio.Future]] = []
         self._quiet_task: asyncio.Task | None = None
 
@@ -90,6 +92,8 @@ class Engine:
                 log.exception("engine.acquire_failed", deployment_id=str(row["id"]))
                 await self.pool.execute("UPDATE deployments SET owner = NULL WHERE id = $1",
                                         row["id"])
+        if claimed:
+            self.settle_heap()
         if self.groups and _time.monotonic() - self._leased_at > self.s.md_lease_ttl_s / 3:
             self._leased_at = _time.monotonic()
             try:
@@ -347,10 +351,31 @@ class Engine:
             if group.key[1:] == (ev.segment, ev.security_id):
                 await self.set_stale(group, f"feed stale for {ev.silent_s:.0f}s" if stale else None)
 
+    def settle_heap(self) -> None:
+        """Collect garbage once, then exempt what survived from later collections.
+
+        Python's full collections walk every tracked object: with 1,000 deployments'
+        evaluators, trades and rows in memory that stopped the engine for 40-80 ms at
+        random moments, a bar's intents waiting behind it (the benchmark's p99 halved
+        without them). Frozen objects (gc.freeze) are still freed by reference counting;
+        only cycles among them wait, and the engine's long-lived objects form none. Done
+        after claiming deployments and every `gc_freeze_s`, when the young heap is small.
+        """
+        if self.s.gc_freeze_s <= 0:
+            return
+        started = _time.perf_counter()
+        gc.collect()
+        gc.freeze()
+        self._settled_at = _time.monotonic()
+        log.debug("engine.heap_settled", ms=round((_time.perf_counter() - started) * 1000, 1),
+                  frozen=gc.get_freeze_count())
+
     async def timers(self) -> None:
         """Square off at the configured time and notice stalled bars, once a second."""
         while True:
             await asyncio.sleep(1.0)  # a pacing loop, not a wait for an outcome
+            if 0 < self.s.gc_freeze_s < _time.monotonic() - self._settled_at:
+                self.settle_heap()
             try:
                 now = self.clock.now()
                 for group in list(self.groups.values()):

@@ -41,6 +41,10 @@ class ExecutionSettings(ServiceSettings):
     on a restart the bars since are replayed from MD_BARS. 1 stores it on every bar."""
     state_max_age_s: float = 86_400.0
     """...and at least once in this span of bar time, well inside MD_BARS' 7 days."""
+    gc_freeze_s: float = 60.0
+    """Collect garbage and freeze the survivors this often (and after claiming deployments),
+    so full collections never walk the whole heap in the middle of a bar; 0 leaves the
+    interpreter's defaults."""
     outbox_grace_s: float = 5.0
     """The outbox relay publishes only rows older than this: newer ones are published (and
     marked) by the engine itself right after its commit, so no message goes out twice."""
