@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -36,8 +38,10 @@ def parse_hhmm(text: str) -> time:
     return time(int(hh), int(mm))
 
 
+@functools.lru_cache(maxsize=4096)
 def ist_time(at: datetime) -> time:
-    """Return the IST wall-clock time of an instant."""
+    """Return the IST wall-clock time of an instant (cached: every deployment of an
+    instrument asks it for the same bar end)."""
     return ist(at).time().replace(tzinfo=None)
 
 

@@ -56,6 +56,7 @@ class Engine:
         self._leased_at = 0.0
         self.on_commit: list = []  # test/bench hooks: callables(decisions)
         self._settled_at = _time.monotonic()
+        self.marks = ledger.Marks(self.pool)
         self._quiet: list[tuple[list, asyncio.Future]] = []
         self._quiet_task: asyncio.Task | None = None
 
@@ -154,6 +155,8 @@ class Engine:
         """Close every subscription and hand the deployments back."""
         for group in list(self.groups.values()):
             await feeds.close(group)
+        with contextlib.suppress(Exception):
+            await self.marks.flush()
         self.groups.clear()
         self.runners.clear()
         self.by_account.clear()
@@ -245,7 +248,7 @@ class Engine:
                 await self.pool.execute("UPDATE deployments SET owner = NULL WHERE owner = $1"
                                         " AND id = ANY($2::uuid[])", self.owner, list(failed))
             self.wake.set()
-        await out.publish(self.js, self.pool)
+        await out.publish(self.js, self.pool, self.marks)
         for dep_id in lost:  # someone else owns it now, or it stopped: forget our state
             await self.drop(dep_id)
         for hook in self.on_commit:
@@ -367,6 +370,7 @@ class Engine:
         gc.collect()
         gc.freeze()
         self._settled_at = _time.monotonic()
+        self.marks = ledger.Marks(self.pool)
         log.debug("engine.heap_settled", ms=round((_time.perf_counter() - started) * 1000, 1),
                   frozen=gc.get_freeze_count())
 

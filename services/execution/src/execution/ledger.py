@@ -60,8 +60,10 @@ class Outgoing:
         """Enqueue a user event under its own id."""
         await self.add(conn, subject, encode(ev), ev.event_id)
 
-    async def publish(self, js: JetStreamContext, pool: asyncpg.Pool) -> None:
-        """Publish what was committed and mark it sent; the relay covers any failure."""
+    async def publish(self, js: JetStreamContext, pool: asyncpg.Pool,
+                      marks: Marks | None = None) -> None:
+        """Publish what was committed and mark it sent (now, or with `marks` in a batch);
+        the relay covers any failure."""
         if not self.items:
             return
         results = await asyncio.gather(
@@ -69,12 +71,54 @@ class Outgoing:
             return_exceptions=True)
         sent = [outbox_row_id(m) for (_, _, m), r in zip(self.items, results, strict=True)
                 if not isinstance(r, BaseException)]
-        if sent:
-            try:
-                await pool.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1"
-                                   " WHERE id = ANY($1::uuid[]) AND published_at IS NULL", sent)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("outbox.mark_failed", error=str(exc))
+        if marks is not None:
+            marks.add(sent)
+        elif sent:
+            await _mark(pool, sent)
+
+
+class Marks:
+    """Outbox rows published by the engine, marked sent in one statement per burst.
+
+    Every commit of a busy minute marked its own rows (a pool round trip each); they are
+    gathered for `delay_s` instead, far inside the relay's grace, so the relay still
+    never takes a row that went out.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, delay_s: float = 0.05) -> None:
+        self.pool = pool
+        self.delay_s = delay_s
+        self.ids: list[uuid.UUID] = []
+        self.task: asyncio.Task | None = None
+
+    def add(self, ids: list[uuid.UUID]) -> None:
+        """Queue rows to mark."""
+        if not ids:
+            return
+        self.ids += ids
+        if self.task is None:
+            self.task = asyncio.create_task(self._later())
+
+    async def _later(self) -> None:
+        try:
+            await asyncio.sleep(self.delay_s)
+        finally:
+            self.task = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Mark what is queued now (also at shutdown)."""
+        ids, self.ids = self.ids, []
+        if ids:
+            await _mark(self.pool, ids)
+
+
+async def _mark(pool: asyncpg.Pool, ids: list[uuid.UUID]) -> None:
+    try:
+        await pool.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1"
+                           " WHERE id = ANY($1::uuid[]) AND published_at IS NULL", ids)
+    except (OSError, asyncpg.PostgresError) as exc:
+        log.warning("outbox.mark_failed", error=str(exc))
 
 
 def outbox_row_id(msg_id: str) -> uuid.UUID:

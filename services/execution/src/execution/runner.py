@@ -167,7 +167,7 @@ class Runner:
         self.last_bar_start = bar.start
         self.last_price = bar.close
         if exit_fire:
-            out += self._exit_all(d.EXIT, bar.end, d.intent_id(self.id, bar.start, d.EXIT), bar,
+            out += self._exit_all(d.EXIT, bar.end, bar.start, bar,
                                   self.row["exit_rule"], self.exit.values())
             for t in self.trades.values():
                 if t.status == "pending" and not t.exiting and t.exit_on_fill is None:
@@ -175,8 +175,7 @@ class Runner:
                                       "values": self.exit.values()}
         if self.intraday and d.ist_time(bar.end) >= self.square_off:
             day = bar.end.astimezone(d.ist(bar.end).tzinfo).date().isoformat()
-            out += self._exit_all(d.SQUARE_OFF, bar.end,
-                                  d.intent_id(self.id, day, d.SQUARE_OFF), bar, "square-off", {})
+            out += self._exit_all(d.SQUARE_OFF, bar.end, day, bar, "square-off", {})
         if entry_fire and not exit_fire:
             out.append(self._entry(bar, ctx))
         return out
@@ -206,18 +205,16 @@ class Runner:
         if not self.intraday or d.ist_time(at) < self.square_off:
             return []
         day = d.ist(at).date().isoformat()
-        return self._exit_all(d.SQUARE_OFF, at, d.intent_id(self.id, day, d.SQUARE_OFF), None,
-                              "square-off", {})
+        return self._exit_all(d.SQUARE_OFF, at, day, None, "square-off", {})
 
     def flatten(self, at: datetime, tag: str) -> list[Decision]:
         """Exit every position now (kill switch, stop)."""
-        return self._exit_all(d.KILL_SWITCH, at, d.intent_id(self.id, tag, d.KILL_SWITCH), None,
-                              "kill switch", {})
+        return self._exit_all(d.KILL_SWITCH, at, tag, None, "kill switch", {})
 
     def _levels(self, price: int, at: datetime, bar: Bar | None,
                 use_bar_extremes: Bar | None = None) -> list[Decision]:
         out = []
-        for t in self.open_trades():
+        for t in self.trades.values():
             if t.status != "open" or t.exiting or t.open_quantity <= 0:
                 continue
             if use_bar_extremes is not None:
@@ -239,12 +236,14 @@ class Runner:
                 trade_ids=[t.id], bar=bar, price=price))
         return out
 
-    def _exit_all(self, action: str, at: datetime, iid: str, bar: Bar | None, rule: str,
-                  values: dict) -> list[Decision]:
-        held = [t for t in self.open_trades()
+    def _exit_all(self, action: str, at: datetime, key: datetime | str, bar: Bar | None,
+                  rule: str, values: dict) -> list[Decision]:
+        """Exit every held position at once, intent id (deployment, key, action)."""
+        held = [t for t in self.trades.values()
                 if t.status == "open" and not t.exiting and t.open_quantity > 0]
         if not held:
             return []
+        iid = d.intent_id(self.id, key, action)
         for t in held:
             t.exiting = True
         return [Decision(action=action, side=d.exit_side(self.direction),
