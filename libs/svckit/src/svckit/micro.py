@@ -72,6 +72,10 @@ class MicroService:
                 name=subject.replace(".", "_"), subject=subject,
                 handler=self._dispatcher(subject, model, handler),
             )
+        # the server knows the subscriptions once start returns: a request sent right after
+        # (another connection, a test, a neighbour told "ready") would otherwise find no
+        # responder while the SUBs still sit in this client's write buffer
+        await self._nc.flush()
 
     async def stop(self) -> None:
         """Stop taking requests and finish the ones in flight."""
