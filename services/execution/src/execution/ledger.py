@@ -233,9 +233,9 @@ async def commit(conn: asyncpg.Connection, out: Outgoing, owner: str | None,
         doc["advance"] = [dict(id=a[0], bar=a[1], state=a[2], price=a[3], seq=a[4])
                           for a in advances]
         ids.update((a[0], None) for a in advances)
-    doc["ids"] = list(ids)
-    rows = await conn.fetch("SELECT out_kind, out_id FROM record_decisions($1, $2::text::jsonb)",
-                            owner, _encode(doc).decode())
+    rows = await conn.fetch(
+        "SELECT out_kind, out_id FROM record_decisions($1, $2::uuid[], $3::text::jsonb)",
+        owner, list(ids), _encode(doc).decode())
     kept = {r["out_id"] for r in rows if r["out_kind"] == "deployment"}
     fresh = {r["out_id"] for r in rows if r["out_kind"] == "intent"}
     sent = [(s, p, m) for s, p, m, g, dep in messages

@@ -3,16 +3,19 @@
 -- the round trips, not the rows, were most of a minute's work. One call is one statement,
 -- so it is atomic on its own, and atomic with the caller's transaction inside one.
 --
--- p_doc: {"ids": [deployment ids to lock],
---         "advance": [{id, bar, state, price, seq}]   (a bar: record it; absent: no bar)
+-- p_ids: the deployments to lock (and to keep, without a bar).
+-- p_doc: {"advance": [{id, bar, state, price, seq}]   (a bar: record it; absent: no bar)
 --         "intents": [...], "trades": [...], "exits": [...], "outbox": [...], "logs": [...]}
 -- Deployments kept: with "advance", those that had not seen the bar and are still owned by
--- p_owner and running; without, those owned and running (p_owner NULL: all of "ids").
+-- p_owner and running; without, those owned and running (p_owner NULL: all of p_ids).
+-- Every lookup goes through the primary key (= ANY(p_ids)) and an empty section costs
+-- nothing, so a commit of one decision and the bar record of a thousand deployments both
+-- plan well with the function's cached (generic) plans.
 -- Intents are written for kept deployments; trades, exits, outbox rows and log rows that
 -- belong to an intent (gate / intent_id) only when that intent is new, the others (refusals)
 -- when their deployment is kept. Returns ('deployment', id) for each kept deployment and
 -- ('intent', id) for each new intent.
-CREATE FUNCTION record_decisions(p_owner text, p_doc jsonb)
+CREATE FUNCTION record_decisions(p_owner text, p_ids uuid[], p_doc jsonb)
 RETURNS TABLE (out_kind text, out_id text)
 LANGUAGE plpgsql
 SET search_path FROM CURRENT
@@ -22,9 +25,7 @@ DECLARE
     fresh text[];
 BEGIN
     -- lock in id order, like every other multi-row lock here, so commits never deadlock
-    PERFORM 1 FROM deployments d
-    WHERE d.id IN (SELECT x::uuid FROM jsonb_array_elements_text(p_doc->'ids') AS x)
-    ORDER BY d.id FOR UPDATE;
+    PERFORM 1 FROM deployments d WHERE d.id = ANY(p_ids) ORDER BY d.id FOR UPDATE;
 
     IF p_doc ? 'advance' THEN
         WITH upd AS (
@@ -34,18 +35,22 @@ BEGIN
                 last_bar_seq = COALESCE(u.seq, d.last_bar_seq), updated_at = now()
             FROM jsonb_to_recordset(p_doc->'advance')
                 AS u(id uuid, bar timestamptz, state jsonb, price bigint, seq bigint)
-            WHERE d.id = u.id AND (d.last_bar_start IS NULL OR d.last_bar_start < u.bar)
+            WHERE d.id = ANY(p_ids) AND d.id = u.id
+              AND (d.last_bar_start IS NULL OR d.last_bar_start < u.bar)
               AND d.owner = p_owner AND d.status IN ('active', 'paused')
             RETURNING d.id)
         SELECT array_agg(upd.id) INTO ok FROM upd;
     ELSIF p_owner IS NOT NULL THEN
         SELECT array_agg(d.id) INTO ok FROM deployments d
-        WHERE d.id IN (SELECT x::uuid FROM jsonb_array_elements_text(p_doc->'ids') AS x)
-          AND d.owner = p_owner AND d.status IN ('active', 'paused');
+        WHERE d.id = ANY(p_ids) AND d.owner = p_owner AND d.status IN ('active', 'paused');
     ELSE
-        SELECT array_agg(x::uuid) INTO ok FROM jsonb_array_elements_text(p_doc->'ids') AS x;
+        ok := p_ids;
     END IF;
     ok := coalesce(ok, '{}');
+    IF jsonb_array_length(p_doc->'intents') + jsonb_array_length(p_doc->'logs') = 0 THEN
+        RETURN QUERY SELECT 'deployment'::text, k::text FROM unnest(ok) AS k;
+        RETURN;
+    END IF;
 
     WITH ins AS (
         INSERT INTO intents (intent_id, deployment_id, user_id, account_id, leg, action, side,
@@ -72,9 +77,14 @@ BEGIN
     WHERE x.id = ANY(fresh)
     ON CONFLICT DO NOTHING;
 
-    UPDATE trades t SET exit_intent_id = x.intent_id, exit_reason = x.reason, updated_at = now()
-    FROM jsonb_to_recordset(p_doc->'exits') AS x(trade_id text, intent_id text, reason text)
-    WHERE t.id = x.trade_id AND x.intent_id = ANY(fresh);
+    IF jsonb_array_length(p_doc->'exits') > 0 THEN
+        UPDATE trades t SET exit_intent_id = x.intent_id, exit_reason = x.reason,
+            updated_at = now()
+        FROM jsonb_to_recordset(p_doc->'exits') AS x(trade_id text, intent_id text, reason text)
+        WHERE t.id = ANY(ARRAY(SELECT jsonb_array_elements_text(
+                  jsonb_path_query_array(p_doc->'exits', '$[*].trade_id'))))
+          AND t.id = x.trade_id AND x.intent_id = ANY(fresh);
+    END IF;
 
     INSERT INTO outbox (id, subject, payload, headers)
     SELECT (e.v->>'id')::uuid, e.v->>'subject', convert_to(e.v->>'payload', 'UTF8'),
