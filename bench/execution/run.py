@@ -325,6 +325,9 @@ async def _session(desk: Desk, series: dict[str, list[Bar]]) -> dict:
         seq = await desk.bars([s[j] for s in series.values()])
         await desk.settled(seq)
         got = desk.take()
+        if os.environ.get("BENCH_TRACE") and j >= WARMUP:
+            print(f"minute {j}: {len(got)} intents, min {1000 * min(got, default=0):.1f}"
+                  f" max {1000 * max(got, default=0):.1f} ms", file=sys.stderr)
         if j >= WARMUP:
             per_minute.append(len(got))
             lat += got
