@@ -288,11 +288,12 @@ class Engine:
                 await asyncio.sleep(0.002)
         finally:
             batch, self._quiet, self._quiet_task = self._quiet, [], None
-        # the snapshot is taken now: each group's lock is held until its rows are written
-        rows = [(r.id, start, r.snapshot() if keep else None, price, seq)
-                for part, _ in batch for r, start, price, seq, keep in part]
-        ids = {row[0] for row in rows}
+        ids = {r.id for part, _ in batch for r, *_ in part}
+        lost: set[str] = set()
         try:
+            # the snapshot is taken now: each group's lock is held until its rows are written
+            rows = [(r.id, start, r.snapshot() if keep else None, price, seq)
+                    for part, _ in batch for r, start, price, seq, keep in part]
             async with self.pool.acquire() as conn:
                 kept, _ = await ledger.commit(conn, Outgoing(), self.owner, [],
                                               self.clock.now(), rows)
@@ -304,9 +305,10 @@ class Engine:
                 await self.pool.execute("UPDATE deployments SET owner = NULL WHERE owner = $1"
                                         " AND id = ANY($2::uuid[])", self.owner, list(ids))
             self.wake.set()
-        for part, done in batch:
-            if not done.done():
-                done.set_result([r.id for r, *_ in part if r.id in lost])
+        finally:  # never leave an instrument waiting: its lock is held until this answers
+            for part, done in batch:
+                if not done.done():
+                    done.set_result([r.id for r, *_ in part if r.id in lost])
 
     async def set_stale(self, group: feeds.Group, reason: str | None) -> None:
         """Hold (reason) or allow (None) new entries of every deployment of an instrument."""
