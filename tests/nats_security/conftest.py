@@ -25,6 +25,8 @@ class SecuredNats:
     passwords: dict[str, str]
     admin_password: str
     grants: dict[str, P.ThirdPartyGrant]  # by user id
+    config: Path
+    pid: int
     clients: list[Client] = field(default_factory=list)
 
     async def connect(self, user: str, password: str, errors: list[str] | None = None,
@@ -68,7 +70,8 @@ def secured_nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
     config.write_text(P.render_config(P.NatsAuthConfig(passwords, list(grants.values()), admin)))
     server = start_nats(root / "data", config=config)
     try:
-        yield server.url, {"passwords": passwords, "grants": grants, "admin": admin}
+        yield server.url, {"passwords": passwords, "grants": grants, "admin": admin,
+                           "config": config, "pid": server.pid}
     finally:
         server.stop()
 
@@ -77,7 +80,8 @@ def secured_nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
 async def secured(secured_nats_server: tuple[str, dict]) -> AsyncIterator[SecuredNats]:
     """Give a test the server and close every connection it opened."""
     url, info = secured_nats_server
-    s = SecuredNats(url, info["passwords"], info["admin"], info["grants"])
+    s = SecuredNats(url, info["passwords"], info["admin"], info["grants"], info["config"],
+                    info["pid"])
     yield s
     for nc in s.clients:
         if not nc.is_closed:

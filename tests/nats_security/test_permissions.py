@@ -158,3 +158,41 @@ async def test_a_service_reads_only_its_own_inbox(secured: SecuredNats) -> None:
     await admin.publish(f"{P.service_inbox('brokerage')}.x", b"hi")
     await admin.flush()
     await eventually(lambda: own == [f"{P.service_inbox('brokerage')}.x"])
+
+
+async def test_a_reply_in_flight_survives_a_reload_of_the_users(secured: SecuredNats) -> None:
+    """The auth sidecar reloads nats-server on every event-credential change, and the server
+    then forgets which replies it allowed: a request in flight across the reload lost its
+    reply. Replies into a caller's inbox are granted outright, so it arrives."""
+    import os
+    import signal
+
+    errors: list[str] = []
+    auth = await secured.service("auth", errors)
+    asked = asyncio.Event()
+    pending: list = []
+
+    async def hold(msg) -> None:  # answer only after the reload
+        pending.append(msg)
+        asked.set()
+
+    await auth.subscribe(subjects.svc("auth", "profile", "get"), cb=hold)
+    await auth.flush()
+    gateway = await secured.service("gateway", [])
+    reply = asyncio.create_task(
+        gateway.request(subjects.svc("auth", "profile", "get"), b"{}", timeout=5))
+    await asyncio.wait_for(asked.wait(), 5)
+    original = secured.config.read_text()
+    grant = P.ThirdPartyGrant(P.new_credential_id(), "u-reload", "pw")
+    try:  # a new credential appears: the sidecar rewrites the users and reloads
+        secured.config.write_text(P.render_config(P.NatsAuthConfig(
+            secured.passwords, [*secured.grants.values(), grant], secured.admin_password)))
+        os.kill(secured.pid, signal.SIGHUP)
+        await asyncio.sleep(0.5)
+        await pending[0].respond(b"pong")
+        assert (await reply).data == b"pong"
+        assert not any("violation" in e for e in errors), errors
+    finally:
+        secured.config.write_text(original)
+        os.kill(secured.pid, signal.SIGHUP)
+        await asyncio.sleep(0.3)

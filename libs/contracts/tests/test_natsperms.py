@@ -28,6 +28,16 @@ def test_stream_publishers_may_publish_their_subjects() -> None:
                 assert subject in perms[spec.owner].publish, (spec.name, subject)
 
 
+def test_a_service_may_reply_into_the_inboxes_of_its_callers_only() -> None:
+    perms = P.all_service_permissions()
+    # auth is called by the gateway and notify; brokerage by the gateway and execution
+    assert {"_INBOX.gateway.>", "_INBOX.notify.>"} <= set(perms["auth"].publish)
+    assert "_INBOX.brokerage.>" not in perms["auth"].publish
+    assert {"_INBOX.gateway.>", "_INBOX.execution.>"} <= set(perms["brokerage"].publish)
+    assert not any(s.startswith("_INBOX") for s in perms["gateway"].publish)  # nobody calls it
+    assert not any(s in ("_INBOX.>", ">") for p in perms.values() for s in p.publish)
+
+
 def test_third_party_is_limited_to_one_consumer_on_its_own_events() -> None:
     cid = P.new_credential_id()
     perms = P.third_party_permissions("u1", cid)

@@ -118,9 +118,18 @@ def _dedupe(items: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def service_permissions(io: ServiceIO, inbox: str = "_INBOX") -> Permissions:
-    """Derive the allow-lists of one service from what it does on NATS."""
+def service_permissions(io: ServiceIO, inbox: str = "_INBOX",
+                        reply_to: tuple[str, ...] = ()) -> Permissions:
+    """Derive the allow-lists of one service from what it does on NATS.
+
+    `reply_to`: the inbox prefixes of the services that call this one. Its replies go
+    there by an explicit grant, not only by `allow_responses`: nats-server forgets which
+    replies it allows when it reloads its configuration (the auth sidecar reloads on every
+    event-credential change), and a request in flight across a reload lost its reply
+    (seen as a 503 from the gateway, "Publish Violation" on `_INBOX.gateway...`).
+    """
     pub = [subjects.svc_all(c) for c in io.calls] + list(io.publishes)
+    pub += [f"{prefix}.>" for prefix in reply_to]
     pub += [f"{JS_API}.INFO"]
     for name in io.declares:
         pub += [f"{JS_API}.STREAM.{op}.{name}" for op in ("CREATE", "UPDATE", "INFO")]
@@ -156,7 +165,10 @@ def service_inbox(service: str) -> str:
 
 def all_service_permissions() -> dict[str, Permissions]:
     """Return the permissions of every service, keyed by service (= NATS user) name."""
-    return {name: service_permissions(io, inbox=service_inbox(name))
+    return {name: service_permissions(
+                io, inbox=service_inbox(name),
+                reply_to=tuple(service_inbox(caller) for caller, other in SERVICE_IO.items()
+                               if name in other.calls))
             for name, io in SERVICE_IO.items()}
 
 
