@@ -188,11 +188,32 @@ async def test_a_reply_in_flight_survives_a_reload_of_the_users(secured: Secured
         secured.config.write_text(P.render_config(P.NatsAuthConfig(
             secured.passwords, [*secured.grants.values(), grant], secured.admin_password)))
         os.kill(secured.pid, signal.SIGHUP)
-        await asyncio.sleep(0.5)
+        await _until_login(secured, grant, works=True)  # the reload has happened
         await pending[0].respond(b"pong")
         assert (await reply).data == b"pong"
         assert not any("violation" in e for e in errors), errors
     finally:
         secured.config.write_text(original)
         os.kill(secured.pid, signal.SIGHUP)
-        await asyncio.sleep(0.3)
+        await _until_login(secured, grant, works=False)
+
+
+async def _until_login(secured: SecuredNats, grant: P.ThirdPartyGrant, works: bool) -> None:
+    """Wait until the server takes (or refuses) a credential's login: a reload is done."""
+    import nats
+
+    async def ok() -> bool:
+        try:
+            nc = await nats.connect(secured.url, user=grant.credential_id,
+                                    password=grant.password, allow_reconnect=False,
+                                    max_reconnect_attempts=0, connect_timeout=1)
+        except Exception:  # noqa: BLE001 - refused (not reloaded yet, or removed)
+            return False
+        await nc.close()
+        return True
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while await ok() != works:
+        assert loop.time() < deadline, "the server did not reload"
+        await asyncio.sleep(0.05)
