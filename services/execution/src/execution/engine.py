@@ -23,10 +23,9 @@ from nats.aio.msg import Msg
 from svckit.logging import get_logger
 
 from . import domain as d
-from . import feeds
+from . import feeds, ledger
 from . import repository as repo
 from .clients import Clients
-from . import ledger
 from .ledger import Outgoing, deployment_event
 from .runner import Context, Decision, Runner, read_bar
 from .settings import ExecutionSettings
