@@ -52,6 +52,18 @@ def wait_gone(pid: int, timeout: float = 10.0) -> bool:
     return True
 
 
+def test_free_ports_are_distinct_and_outside_the_kernels_outgoing_range():
+    """An outgoing connection takes its local port from the ephemeral range: a port chosen
+    there could be taken before the server meant to listen on it binds it."""
+    from svckit.infra.probe import _ephemeral_low
+
+    ports = [free_port() for _ in range(200)]
+    assert len(set(ports)) == len(ports)
+    assert all(p < _ephemeral_low() for p in ports)
+    with socket.socket() as s:  # and each is free to bind
+        s.bind(("127.0.0.1", ports[-1]))
+
+
 def test_probes_tell_servers_apart(tmp_path):
     port = free_port()
     assert not reachable(f"nats://127.0.0.1:{port}", timeout=0.3)

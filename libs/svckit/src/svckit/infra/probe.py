@@ -10,20 +10,56 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import random
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 LOOPBACK = "127.0.0.1"
 
 
+_HANDED_OUT: set[int] = set()
+_LOWEST = 10_000
+
+
+def _ephemeral_low() -> int:
+    """Return the lowest port the kernel gives outgoing connections (Linux: 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
 def free_port(host: str = LOOPBACK) -> int:
-    """Return a TCP port on `host` that nothing listens on right now."""
+    """Return a TCP port on `host` that nothing listens on right now.
+
+    Chosen below the kernel's ephemeral range, and never twice in a process: a port the
+    kernel itself hands out (`bind(0)`) is also what it gives the next outgoing connection,
+    so a client connecting in the moment between choosing a server's port and the server
+    binding it took the port ("address already in use" while starting the browser tests'
+    gateway). Falls back to the kernel's choice when there is no room below that range.
+    """
+    low = _ephemeral_low()
+    rng = random.SystemRandom()
+    for _ in range(200 if low - _LOWEST >= 1_000 else 0):
+        port = rng.randrange(_LOWEST, low)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
-        return int(s.getsockname()[1])
+        port = int(s.getsockname()[1])
+    _HANDED_OUT.add(port)
+    return port
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
