@@ -32,10 +32,10 @@ from nats.js import JetStreamContext
 from svckit import outbox, tracing
 from svckit.logging import get_logger
 
+from . import repository as repo
 from .runner import Decision
 
 log = get_logger(__name__)
-_encode = msgspec.json.Encoder().encode
 _INTENT_PREFIX = subjects.order_intents_all()[:-1]  # "ord.intent."
 _NS = uuid.UUID("6f1c2a4e-9a51-4d0a-9b1e-3c2f5e7d8a90")
 
@@ -235,7 +235,7 @@ async def commit(conn: asyncpg.Connection, out: Outgoing, owner: str | None,
         ids.update((a[0], None) for a in advances)
     rows = await conn.fetch(
         "SELECT out_kind, out_id FROM record_decisions($1, $2::uuid[], $3::text::jsonb)",
-        owner, list(ids), _encode(doc).decode())
+        owner, list(ids), repo.dumps(doc))
     kept = {r["out_id"] for r in rows if r["out_kind"] == "deployment"}
     fresh = {r["out_id"] for r in rows if r["out_kind"] == "intent"}
     sent = [(s, p, m) for s, p, m, g, dep in messages

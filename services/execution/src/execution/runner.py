@@ -167,12 +167,12 @@ class Runner:
         self.last_bar_start = bar.start
         self.last_price = bar.close
         if exit_fire:
-            out += self._exit_all(d.EXIT, bar.end, bar.start, bar,
-                                  self.row["exit_rule"], self.exit.values())
+            values = self.exit.values()  # one explanation for every trade this exit closes
+            out += self._exit_all(d.EXIT, bar.end, bar.start, bar, self.row["exit_rule"], values)
             for t in self.trades.values():
                 if t.status == "pending" and not t.exiting and t.exit_on_fill is None:
                     t.exit_on_fill = {"ts": bar.end, "bar": bar, "rule": self.row["exit_rule"],
-                                      "values": self.exit.values()}
+                                      "values": values}
         if self.intraday and d.ist_time(bar.end) >= self.square_off:
             day = bar.end.astimezone(d.ist(bar.end).tzinfo).date().isoformat()
             out += self._exit_all(d.SQUARE_OFF, bar.end, day, bar, "square-off", {})
