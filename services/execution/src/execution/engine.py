@@ -85,9 +85,10 @@ class Engine:
             for dep_id in [i for i in self.runners if i not in mine]:
                 await self.drop(dep_id)
             claimed = await repo.claim(conn, self.owner, self.s.claim_batch)
+        replay: dict = {}  # bars fetched for this round's restarts, shared by instrument
         for row in claimed:
             try:
-                await self.acquire(row)
+                await self.acquire(row, replay)
             except Exception:
                 log.exception("engine.acquire_failed", deployment_id=str(row["id"]))
                 await self.pool.execute("UPDATE deployments SET owner = NULL WHERE id = $1",
@@ -102,7 +103,7 @@ class Engine:
             except Exception as exc:  # marketdata down: bars still flow for leased-by-others
                 log.warning("engine.md_lease_failed", error=str(exc))
 
-    async def acquire(self, row: dict) -> None:
+    async def acquire(self, row: dict, replay: dict | None = None) -> None:
         """Start running one deployment: warm up or restore, reconcile, subscribe."""
         runner = Runner(row, self.s.square_off_time, self.s.entry_cutoff_time,
                         self.s.state_every_bars, self.s.state_max_age_s)
@@ -110,7 +111,7 @@ class Engine:
         if row.get("state") is None:
             await warm_up(self, runner)
         else:
-            problem = await catch_up(self, runner) or await reconcile(self, runner)
+            problem = await catch_up(self, runner, replay) or await reconcile(self, runner)
             if problem == "wait":
                 await self.pool.execute("UPDATE deployments SET owner = NULL WHERE id = $1::uuid",
                                         runner.id)

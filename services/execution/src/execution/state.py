@@ -44,7 +44,7 @@ async def warm_up(engine: Engine, runner: Runner) -> None:
         f"warmed up on {len(bars)} bars (rule lookback {need - engine.s.warmup_extra_bars})")
 
 
-async def catch_up(engine: Engine, runner: Runner) -> str | None:
+async def catch_up(engine: Engine, runner: Runner, cache: dict | None = None) -> str | None:
     """Bring a restored evaluator state up to the last bar the deployment evaluated.
 
     The state is stored every few bars (`state_seq`); the bars after it, up to
@@ -52,8 +52,10 @@ async def catch_up(engine: Engine, runner: Runner) -> str | None:
     MD_BARS through the evaluators only, so the live bars that follow see exactly the
     state they would have seen without the restart. Returns why not, if the stream no
     longer holds them (the deployment halts: a guessed state could fire a signal the
-    strategy never gave).
+    strategy never gave). `cache` holds what one round of claims has fetched already: the
+    deployments of an instrument replay mostly the same bars.
     """
+    cache = {} if cache is None else cache
     r = runner.row
     first, last = r.get("state_seq"), r.get("last_bar_seq")
     if first is None or last is None or first >= last:
@@ -61,18 +63,23 @@ async def catch_up(engine: Engine, runner: Runner) -> str | None:
     subject = subjects.bar(r["timeframe"], r["segment"], r["security_id"])
     bars, seq = [], first + 1
     try:
-        info = await engine.js.stream_info(streams.MD_BARS.name)
-        if info.state.first_seq > seq:
+        if "first_seq" not in cache:
+            cache["first_seq"] = (await engine.js.stream_info(streams.MD_BARS.name)).state.first_seq
+        if cache["first_seq"] > seq:
             raise NotFoundError
         while seq <= last:
-            msg = await engine.js.get_msg(streams.MD_BARS.name, seq=seq, subject=subject,
-                                          next=True)
-            if msg.seq is None or msg.seq > last:
+            key = (subject, seq)
+            if key not in cache:  # the next bar of the instrument from seq on
+                msg = await engine.js.get_msg(streams.MD_BARS.name, seq=seq, subject=subject,
+                                              next=True)
+                cache[key] = None if msg.seq is None else (msg.seq, _bar_decoder.decode(msg.data))
+            found = cache[key]
+            if found is None or found[0] > last:
                 break
-            bar = _bar_decoder.decode(msg.data)
+            found_seq, bar = found
             if not bars or bar.start > bars[-1].start:  # a republished bar counts once, as live
                 bars.append(bar)
-            seq = msg.seq + 1
+            seq = found_seq + 1
     except NotFoundError:
         pass
     if seq != last + 1:
