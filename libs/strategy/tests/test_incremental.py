@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from strategy import BarOrderError, RuleStateError, parse
-from strategy.incremental import Evaluator
+from strategy.incremental import Evaluator, RuleSet
 
 IST = ZoneInfo("Asia/Kolkata")
 
@@ -188,3 +188,32 @@ def test_window_sums_add_in_the_kernels_order():
                 window = seen[-n:]
                 want = None if None in window else window_total(window)
                 assert sums.total() == want, (n, len(seen))
+
+
+def test_a_rule_set_decides_as_its_rules_alone_and_keeps_one_of_each_cell():
+    """Entry and exit share their sub-expressions: one window, the same signals and values."""
+    entry = parse("close crosses above sma(close, 4) and rsi(close, 3) < 80")
+    exit_ = parse("close crosses below sma(close, 4) or rsi(close, 3) > 90")
+    bars = make_bars(CLOSES)
+    rules = RuleSet(entry, exit_)
+    alone = (Evaluator(entry).replay(bars), Evaluator(exit_).replay(bars))
+    together = [rules.update(b) for b in bars]
+    assert [t[0] for t in together] == alone[0] and any(alone[0])
+    assert [t[1] for t in together] == alone[1] and any(alone[1])
+    a, b = rules.evaluators
+    assert a._cells["sma(close,4)"] is b._cells["sma(close,4)"]
+    assert a._cells["rsi(close,3)"] is b._cells["rsi(close,3)"]
+    solo = Evaluator(exit_)
+    solo.replay(bars)
+    assert b.values() == solo.values() and b.bars == len(bars)
+    # each rule's snapshot is its own rule's, and restores a set or a lone evaluator
+    resumed = RuleSet(entry, exit_)
+    for ev, snap in zip(resumed.evaluators, (a.snapshot(), b.snapshot()), strict=True):
+        ev.restore(json.loads(json.dumps(snap)))
+    assert b.snapshot() == solo.snapshot()
+    more = make_bars(CLOSES[:10], start=bars[-1].ts + timedelta(minutes=5))
+    cont = Evaluator(exit_)
+    cont.restore(solo.snapshot())
+    assert [resumed.update(x)[1] for x in more] == cont.replay(more)
+    with pytest.raises(BarOrderError):
+        resumed.update(more[-1])

@@ -1,7 +1,7 @@
 """Rule language shared by backtest and execution.
 
 `parse(text) -> Rule` and `validate(text) -> list[RuleErrorInfo]` here; evaluators in
-`strategy.vectorized` (whole history, polars) and `strategy.incremental` (one closed bar at a time).
+`strategy.vectorized` (whole history, polars) and `strategy.incremental` (one closed bar at a time; `RuleSet` for rules read together).
 """
 
 from strategy.ast import Rule, to_text

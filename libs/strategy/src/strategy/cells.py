@@ -151,10 +151,19 @@ class Cross(Arith):
         self.prev_a = self.prev_b = None
 
     def step(self, bar: BarView) -> None:
+        # kleene_and(a > b, prev_a <= prev_b) (below: < and >=), spelled out: it runs for
+        # every deployment on every bar
         a, b = self.inputs[0].value, self.inputs[1].value
-        now, before = (">", "<=") if self.op == "above" else ("<", ">=")
-        self.value = kleene_and(_compare(now, a, b), _compare(before, self.prev_a, self.prev_b))
+        pa, pb = self.prev_a, self.prev_b
         self.prev_a, self.prev_b = a, b
+        above = self.op == "above"
+        now = None if a is None or b is None else (a > b if above else a < b)
+        if now is False:
+            self.value = False
+            return
+        before = None if pa is None or pb is None else (pa <= pb if above else pa >= pb)
+        self.value = False if before is False else (None if now is None or before is None
+                                                    else True)
 
 
 class Prev(Cell):
@@ -179,35 +188,35 @@ class WindowSums:
     bits, without re-adding the whole window every bar.
     """
 
-    __slots__ = ("levels", "reads")
+    __slots__ = ("levels", "reads", "_upper")
 
     def __init__(self, n: int):
         blocks = _blocks(n)
         self.levels = [deque(maxlen=n) for _ in range(blocks[0].bit_length())]
+        self._upper = tuple((k, self.levels[k], 1 << (k - 1)) for k in range(1, len(self.levels)))
         # (level, position from the newest) of each block, oldest block first
         rest = [sum(blocks[i + 1:]) for i in range(len(blocks))]
-        self.reads = tuple((b.bit_length() - 1, -1 - r) for b, r in zip(blocks, rest))
+        self.reads = tuple((self.levels[b.bit_length() - 1], -1 - r) for b, r in zip(blocks, rest))
 
     def push(self, x: float | None) -> None:
         levels = self.levels
-        levels[0].append(x)
-        half = 1
-        for k in range(1, len(levels)):
-            below = levels[k - 1]
+        below = levels[0]
+        below.append(x)
+        for _, level, half in self._upper:
             if len(below) <= half:
                 return
             a, b = below[-1 - half], below[-1]
-            levels[k].append(None if a is None or b is None else a + b)
-            half *= 2
+            level.append(None if a is None or b is None else a + b)
+            below = level
 
     def total(self) -> float | None:
         """Return the sum of the last n values (None if any is None; call once n are in)."""
         acc = None
-        for i, (k, pos) in enumerate(self.reads):
-            v = self.levels[k][pos]
+        for level, pos in self.reads:  # oldest block first, added left to right
+            v = level[pos]
             if v is None:
                 return None
-            acc = v if i == 0 else acc + v
+            acc = v if acc is None else acc + v
         return acc
 
 

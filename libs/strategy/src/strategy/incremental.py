@@ -39,10 +39,12 @@ def bar_view(bar) -> tuple[datetime, C.BarView]:
 class Evaluator:
     """Incremental evaluator of one rule; `update(bar)` returns that bar's signal."""
 
-    def __init__(self, rule: Rule):
+    def __init__(self, rule: Rule, cells: dict[str, C.Cell] | None = None):
+        """`cells`: a `RuleSet`'s cells, shared with the other rules of the set."""
         self.rule = rule
         self.bars = 0
         self.last_ts: datetime | None = None
+        self._pool: dict[str, C.Cell] = {} if cells is None else cells
         self._cells: dict[str, C.Cell] = {}
         self._root = self._build(rule.expr)
         self._order = list(self._cells.values())  # built children first: a valid update order
@@ -51,8 +53,14 @@ class Evaluator:
         key = to_text(node)
         cell = self._cells.get(key)
         if cell is None:
-            inputs = tuple(self._build(c) for c in A.children(node))
-            cell = _make_cell(node, key, inputs)
+            cell = self._pool.get(key)
+            if cell is None:
+                inputs = tuple(self._build(c) for c in A.children(node))
+                cell = _make_cell(node, key, inputs)
+                self._pool[key] = cell
+            else:  # another rule's: its inputs are shared too, and ours (children first)
+                for c in A.children(node):
+                    self._build(c)
             self._cells[key] = cell
         return cell
 
@@ -109,6 +117,40 @@ class Evaluator:
         self.bars = int(snapshot["bars"])
         last = snapshot.get("last_ts")
         self.last_ts = None if last is None else datetime.fromisoformat(last).astimezone(IST)
+
+
+class RuleSet:
+    """Rules read on the same bars, like a deployment's entry and exit: one cell per distinct
+    sub-expression across them, stepped once per bar.
+
+    `close crosses above sma(20)` to enter and `close crosses below sma(20)` to exit keep one
+    window, not two. Each rule is still an `Evaluator` (`evaluators`) for its values and its
+    snapshot; restore each from its own snapshot (a shared cell's state is in both).
+    """
+
+    def __init__(self, *rules: Rule):
+        shared: dict[str, C.Cell] = {}
+        self.evaluators = tuple(Evaluator(r, shared) for r in rules)
+        self._order = list(shared.values())  # children first, as each rule built them
+        self._roots = tuple(ev._root for ev in self.evaluators)
+
+    def update(self, bar) -> tuple[bool, ...]:
+        """Feed the next closed bar to every rule; return whether each fires on it."""
+        return self.update_view(*bar_view(bar))
+
+    def update_view(self, ts: datetime, view: C.BarView) -> tuple[bool, ...]:
+        """`update` for a bar already read by `bar_view`."""
+        evaluators = self.evaluators
+        for ev in evaluators:
+            if ev.last_ts is not None and ts <= ev.last_ts:
+                raise BarOrderError(f"bar at {ts.isoformat()} is not after the last bar at"
+                                    f" {ev.last_ts.isoformat()}")
+        for cell in self._order:
+            cell.step(view)
+        for ev in evaluators:
+            ev.bars += 1
+            ev.last_ts = ts
+        return tuple([root.value is True for root in self._roots])
 
 
 def _make_cell(node: A.Expr, key: str, inputs: tuple[C.Cell, ...]) -> C.Cell:
