@@ -160,3 +160,26 @@ async def test_every_message_goes_out_once_and_at_once(app, nc, fakes, clock):
         assert len(seen.of(suffix)) == 1, suffix
     assert len(intents) == 1 and intents[0]["deploymentId"] == dep
     assert await app.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+
+async def test_the_intent_goes_out_before_the_events_of_its_decision(app, nc, fakes, clock):
+    """The broker's intent is published as the commit returns; the signal event and the
+    outbox marks wait until the engine has decided the bars still in front of it."""
+    order: list[str] = []
+
+    async def on(msg):
+        order.append("intent" if msg.subject.startswith("ord.intent.") else msg.subject)
+
+    await nc.subscribe(subjects.order_intents_all(), cb=on)
+    await nc.subscribe("evt.*.signal.>", cb=on)
+    await nc.flush()
+    dep = await _deploy(app, nc, fakes)
+    with app.engine.idle.urgent():  # as if other instruments' bars were still being decided
+        await _bar(app, nc, clock, [dep], 0)
+        await until(lambda: order, what="the intent")
+        await asyncio.sleep(0.2)
+        assert order == ["intent"]
+    await until(lambda: len(order) == 2, what="the signal event once idle")
+    assert order[1].endswith(".signal.generated"), order
+    await until(lambda: app.pool.fetchval(
+        "SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL"), what="rows marked sent")

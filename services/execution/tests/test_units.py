@@ -138,3 +138,33 @@ def test_an_exit_while_the_entry_is_unfilled_goes_out_when_it_fills():
     assert exit_.bar.start == T0 + timedelta(minutes=1)  # the bar the rule fired on
     assert exit_.intent_id == d.intent_id("dep-1", entry.intent_id, d.EXIT)
     assert r.exits_due() == []  # once
+
+
+async def test_idle_waits_for_the_urgent_work_to_settle():
+    """Deferred work (events, marks, the quiet bar record) runs once nothing urgent has gone
+    on for the settle time, and never waits longer than its bound."""
+    import asyncio
+    import time
+
+    from execution.ledger import Idle
+
+    idle = Idle(settle_s=0.05, max_wait_s=0.5)
+    started = time.monotonic()
+    await idle.wait()  # nothing happened: at once
+    assert time.monotonic() - started < 0.03
+
+    async def decide(for_s: float) -> None:
+        with idle.urgent():
+            await asyncio.sleep(for_s)
+
+    task = asyncio.create_task(decide(0.15))
+    await asyncio.sleep(0)
+    started = time.monotonic()
+    await idle.wait()
+    waited = time.monotonic() - started
+    assert task.done() and 0.19 <= waited < 0.4, waited  # 0.15 busy + 0.05 settled
+
+    with idle.urgent():  # decisions that never stop: the bound holds
+        started = time.monotonic()
+        await idle.wait()
+        assert 0.5 <= time.monotonic() - started < 0.7

@@ -55,7 +55,8 @@ class Engine:
         self._leased_at = 0.0
         self.on_commit: list = []  # test/bench hooks: callables(decisions)
         self._settled_at = _time.monotonic()
-        self.marks = ledger.Marks(self.pool)
+        self.idle = ledger.Idle()
+        self.later = ledger.Deferred(self.js, self.pool, self.idle)
         self._quiet: list[tuple[list, asyncio.Future]] = []
         self._quiet_task: asyncio.Task | None = None
 
@@ -156,7 +157,7 @@ class Engine:
         for group in list(self.groups.values()):
             await feeds.close(group)
         with contextlib.suppress(Exception):
-            await self.marks.flush()
+            await self.later.flush()
         self.groups.clear()
         self.runners.clear()
         self.by_account.clear()
@@ -188,14 +189,15 @@ class Engine:
             group.last_bar_end = bar.end
             if group.stale:
                 await self.set_stale(group, None)
-            market_open = await self.market_open(bar.segment, bar.end)
-            advances, decided, quiet = [], [], []
-            ctx = Context(market_open=market_open, stale_feed=group.stale,
-                          account_pnl=self.account_pnl, pacer_ok=self._pace,
-                          view=read_bar(bar))
-            self._evaluate(group, bar, seq, ctx, advances, decided, quiet)
-            if advances:
-                await self.commit(decided, advances)
+            with self.idle.urgent():
+                market_open = await self.market_open(bar.segment, bar.end)
+                advances, decided, quiet = [], [], []
+                ctx = Context(market_open=market_open, stale_feed=group.stale,
+                              account_pnl=self.account_pnl, pacer_ok=self._pace,
+                              view=read_bar(bar))
+                self._evaluate(group, bar, seq, ctx, advances, decided, quiet)
+                if advances:
+                    await self.commit(decided, advances)
             if quiet:
                 # still under the group's lock: its next bar waits until this one is stored
                 await self.store_quiet(quiet)
@@ -228,7 +230,8 @@ class Engine:
         decided = [(r, dec) for r in list(group.runners.values())
                    for dec in r.on_tick(tick.ltp, tick.ltt)]
         if decided:
-            await self.commit(decided, None)
+            with self.idle.urgent():
+                await self.commit(decided, None)
 
     async def commit(self, decided: list[tuple[Runner, Decision]],
                      advances: list | None) -> None:
@@ -254,7 +257,7 @@ class Engine:
                 await self.pool.execute("UPDATE deployments SET owner = NULL WHERE owner = $1"
                                         " AND id = ANY($2::uuid[])", self.owner, list(failed))
             self.wake.set()
-        await out.publish(self.js, self.pool, self.marks)
+        await out.publish(self.js, self.pool, self.later)
         for dep_id in lost:  # someone else owns it now, or it stopped: forget our state
             await self.drop(dep_id)
         for hook in self.on_commit:
@@ -266,7 +269,7 @@ class Engine:
         Most deployments decide nothing on most bars, yet each must record the bar it saw
         (and, every few bars, its evaluator state). Done in the bar's decision commit, that
         work stood between the bar and every intent of the minute; here it joins one write
-        for all instruments once the bar's burst has settled. Nothing was decided, so the
+        for all instruments once the engine is idle (`ledger.Idle`). Nothing was decided, so the
         write is the one a decision commit would make, only later: a crash before it
         replays those bars, and they decide nothing again.
         """
@@ -280,12 +283,7 @@ class Engine:
 
     async def _flush_quiet(self) -> None:
         try:
-            seen = -1
-            for _ in range(50):  # wait until no bar joined for 2 ms (at most 100 ms)
-                if seen == len(self._quiet):
-                    break
-                seen = len(self._quiet)
-                await asyncio.sleep(0.002)
+            await self.idle.wait()  # the burst's decisions first
         finally:
             batch, self._quiet, self._quiet_task = self._quiet, [], None
         ids = {r.id for part, _ in batch for r, *_ in part}
@@ -381,7 +379,6 @@ class Engine:
         # thousands of short-lived objects, freed by reference counting anyway
         gc.set_threshold(50_000, 20, 1_000)
         self._settled_at = _time.monotonic()
-        self.marks = ledger.Marks(self.pool)
         log.debug("engine.heap_settled", ms=round((_time.perf_counter() - started) * 1000, 1),
                   frozen=gc.get_freeze_count())
 

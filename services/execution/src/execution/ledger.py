@@ -10,6 +10,8 @@ grace keeps core-NATS subscribers (the gateway's WebSocket) from seeing two in n
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 from datetime import datetime
 
@@ -61,56 +63,117 @@ class Outgoing:
         await self.add(conn, subject, encode(ev), ev.event_id)
 
     async def publish(self, js: JetStreamContext, pool: asyncpg.Pool,
-                      marks: Marks | None = None) -> None:
-        """Publish what was committed and mark it sent (now, or with `marks` in a batch);
-        the relay covers any failure."""
+                      later: Deferred | None = None) -> None:
+        """Publish what was committed and mark it sent; the relay covers any failure.
+
+        With `later`, only the order intents go out now (the latency that matters); the
+        events wait until the engine is idle, and every mark joins one statement there."""
         if not self.items:
             return
-        results = await asyncio.gather(
-            *(js.publish(s, p, headers={hd.MSG_ID: m}) for s, p, m in self.items),
-            return_exceptions=True)
-        sent = [outbox_row_id(m) for (_, _, m), r in zip(self.items, results, strict=True)
-                if not isinstance(r, BaseException)]
-        if marks is not None:
-            marks.add(sent)
+        now, rest = self.items, []
+        if later is not None:
+            now = [x for x in self.items if x[0].startswith(_INTENT_PREFIX)]
+            rest = [x for x in self.items if not x[0].startswith(_INTENT_PREFIX)]
+        sent = await _publish(js, now)
+        if later is not None:
+            later.add(sent, rest)
         elif sent:
             await _mark(pool, sent)
 
 
-class Marks:
-    """Outbox rows published by the engine, marked sent in one statement per burst.
+async def _publish(js: JetStreamContext, items: list[tuple[str, bytes, str]]) -> list[uuid.UUID]:
+    """Publish at once; return the outbox rows of those JetStream acknowledged."""
+    if not items:
+        return []
+    results = await asyncio.gather(
+        *(js.publish(s, p, headers={hd.MSG_ID: m}) for s, p, m in items),
+        return_exceptions=True)
+    return [outbox_row_id(m) for (_, _, m), r in zip(items, results, strict=True)
+            if not isinstance(r, BaseException)]
 
-    Every commit of a busy minute marked its own rows (a pool round trip each); they are
-    gathered for `delay_s` instead, far inside the relay's grace, so the relay still
-    never takes a row that went out.
+
+class Idle:
+    """Whether the engine is deciding (a bar or tick between its arrival and its intents).
+
+    Work that no order waits for (events, outbox marks, the bar record of deployments that
+    decided nothing) runs once nothing urgent has gone on for `settle_s`: on a busy minute
+    close it otherwise took the CPU, the pool and Postgres from the intents of instruments
+    still being decided. `max_wait_s` bounds the wait when decisions never stop.
     """
 
-    def __init__(self, pool: asyncpg.Pool, delay_s: float = 0.05) -> None:
-        self.pool = pool
-        self.delay_s = delay_s
-        self.ids: list[uuid.UUID] = []
+    def __init__(self, settle_s: float = 0.002, max_wait_s: float = 0.5) -> None:
+        self.settle_s = settle_s
+        self.max_wait_s = max_wait_s
+        self.busy = 0
+        self.last = 0.0
+        self._free = asyncio.Event()
+        self._free.set()
+
+    @contextlib.contextmanager
+    def urgent(self):
+        """Mark a stretch of deciding."""
+        self.busy += 1
+        self._free.clear()
+        try:
+            yield
+        finally:
+            self.busy -= 1
+            self.last = time.monotonic()
+            if not self.busy:
+                self._free.set()
+
+    async def wait(self) -> None:
+        """Return once idle for `settle_s` (or after `max_wait_s`)."""
+        deadline = time.monotonic() + self.max_wait_s
+        while (left := deadline - time.monotonic()) > 0:
+            if self.busy:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(left):
+                        await self._free.wait()
+                continue
+            gap = time.monotonic() - self.last
+            if gap >= self.settle_s:
+                return
+            await asyncio.sleep(min(self.settle_s - gap, left))
+
+
+class Deferred:
+    """Events to publish and outbox rows to mark sent, once the engine is idle.
+
+    Every row here is committed. Until it is marked, the outbox relay sends it only after its
+    grace (`outbox_grace_s`, seconds): a crash here loses nothing, and the wait here
+    (milliseconds) never lets the relay send a second copy.
+    """
+
+    def __init__(self, js: JetStreamContext, pool: asyncpg.Pool, idle: Idle) -> None:
+        self.js, self.pool, self.idle = js, pool, idle
+        self.marks: list[uuid.UUID] = []
+        self.items: list[tuple[str, bytes, str]] = []
         self.task: asyncio.Task | None = None
 
-    def add(self, ids: list[uuid.UUID]) -> None:
-        """Queue rows to mark."""
-        if not ids:
+    def add(self, sent: list[uuid.UUID], items: list[tuple[str, bytes, str]]) -> None:
+        """Queue rows already published (to mark) and messages to publish."""
+        if not sent and not items:
             return
-        self.ids += ids
+        self.marks += sent
+        self.items += items
         if self.task is None:
             self.task = asyncio.create_task(self._later())
 
     async def _later(self) -> None:
         try:
-            await asyncio.sleep(self.delay_s)
+            await self.idle.wait()
         finally:
             self.task = None
         await self.flush()
 
     async def flush(self) -> None:
-        """Mark what is queued now (also at shutdown)."""
-        ids, self.ids = self.ids, []
-        if ids:
-            await _mark(self.pool, ids)
+        """Publish and mark what is queued now (also at shutdown)."""
+        items, self.items = self.items, []
+        marks, self.marks = self.marks, []
+        marks += await _publish(self.js, items)
+        if marks:
+            await _mark(self.pool, marks)
 
 
 async def _mark(pool: asyncpg.Pool, ids: list[uuid.UUID]) -> None:

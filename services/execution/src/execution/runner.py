@@ -15,7 +15,7 @@ from typing import Any
 from contracts.events.marketdata import Bar
 from strategy import parse
 from strategy.cells import BarView
-from strategy.incremental import Evaluator, bar_view
+from strategy.incremental import RuleSet, bar_view
 
 from . import domain as d
 
@@ -92,8 +92,9 @@ class Runner:
         self.units = int(row["quantity"]) * int(row.get("lot_size") or 1)
         self.square_off = d.parse_hhmm(square_off)
         self.cutoff = d.parse_hhmm(cutoff)
-        self.entry = Evaluator(parse(row["entry_rule"]))
-        self.exit = Evaluator(parse(row["exit_rule"]))
+        # one set: the sub-expressions the two rules share are computed once per bar
+        self.rules = RuleSet(parse(row["entry_rule"]), parse(row["exit_rule"]))
+        self.entry, self.exit = self.rules.evaluators
         self.status = row["status"]
         self.entries_paused: str | None = row.get("entries_paused")
         self.last_bar_start: datetime | None = row.get("last_bar_start")
@@ -132,9 +133,7 @@ class Runner:
     def warm_up(self, bars: list[Bar]) -> None:
         """Feed history bars (no decisions) so the indicators have values at the first live bar."""
         for bar in bars:
-            view = _view(bar)
-            self.entry.update(view)
-            self.exit.update(view)
+            self.rules.update(_view(bar))
             self.last_bar_start = bar.start
             self.last_price = bar.close
 
@@ -162,8 +161,7 @@ class Runner:
         out = self._levels(bar.low if self.direction == "long" else bar.high, bar.end, bar,
                            use_bar_extremes=bar)
         ts, view = ctx.view or read_bar(bar)
-        entry_fire = self.entry.update_view(ts, view)
-        exit_fire = self.exit.update_view(ts, view)
+        entry_fire, exit_fire = self.rules.update_view(ts, view)
         self.last_bar_start = bar.start
         self.last_price = bar.close
         if exit_fire:
