@@ -33,7 +33,8 @@ INTENT_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,25}$"
 def make_intent_id(*parts: object) -> str:
     """Return the deterministic 25-character intent id of (deployment, bar time, leg, ...)."""
     digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
-    return "i" + base64.b32encode(digest).decode().rstrip("=").lower()[:24]
+    # base32 turns each 5 bytes into 8 characters on their own: 15 bytes are the 24 kept
+    return "i" + base64.b32encode(digest[:15]).decode().lower()
 
 
 class ExchangeSegment(StrEnum):

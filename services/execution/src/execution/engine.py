@@ -210,15 +210,15 @@ class Engine:
             out = runner.on_bar(bar, ctx)
             if out is None:
                 continue
-            if out:  # a decision stores the state with it, always
+            # without a stream sequence a replay could not find the bar: store the state
+            keep = seq is None or runner.checkpoint_due(bar)
+            if keep:
                 runner.stored(bar.start)
-                advances.append((runner.id, bar.start, runner.snapshot(), bar.close, seq))
+            if out:  # the state only when due: a restart replays the bars since from MD_BARS
+                advances.append((runner.id, bar.start, runner.snapshot() if keep else None,
+                                 bar.close, seq))
                 decided.extend((runner, dec) for dec in out)
             else:
-                # without a stream sequence a replay could not find the bar: store the state
-                keep = seq is None or runner.checkpoint_due(bar)
-                if keep:
-                    runner.stored(bar.start)
                 quiet.append((runner, bar.start, bar.close, seq, keep))
 
     async def on_tick(self, group: feeds.Group, msg: Msg) -> None:

@@ -102,7 +102,7 @@ class Runner:
         self.trades: dict[str, TradeState] = {}
         self.realized_today = 0
         # evaluator state checkpoints: every `state_every` bars, or when the stored one is
-        # `state_max_age_s` older than the bar, and with every decision. The phase spreads
+        # `state_max_age_s` older than the bar (decisions or not). The phase spreads
         # the deployments of an instrument over the bars; None stores at the next bar.
         self.state_every = max(1, state_every)
         self.state_max_age_s = state_max_age_s
@@ -120,7 +120,7 @@ class Runner:
         return {"entry": self.entry.snapshot(), "exit": self.exit.snapshot()}
 
     def checkpoint_due(self, bar: Bar) -> bool:
-        """Count a bar that decided nothing; True when the state should be stored with it."""
+        """Count a bar; True when the state should be stored with it."""
         self.unsaved += 1
         return self.saved_at is None or self.unsaved >= self.state_every \
             or (bar.start - self.saved_at).total_seconds() >= self.state_max_age_s

@@ -37,8 +37,8 @@ class ExecutionSettings(ServiceSettings):
     """Compare positions with brokerage before a deployment trades after a (re)start."""
     request_timeout_s: float = 5.0
     state_every_bars: int = 15
-    """Store a deployment's evaluator state every this many bars (and with every decision);
-    on a restart the bars since are replayed from MD_BARS. 1 stores it on every bar."""
+    """Store a deployment's evaluator state every this many bars; on a restart the bars since
+    are replayed from MD_BARS. 1 stores it on every bar."""
     state_max_age_s: float = 86_400.0
     """...and at least once in this span of bar time, well inside MD_BARS' 7 days."""
     gc_freeze_s: float = 60.0
