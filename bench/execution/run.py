@@ -27,6 +27,11 @@ deployment is evaluated and its state stored on every bar, and those whose rule 
 entry intent (no broker fills them, so each up-cross is a new entry).
 
 p50/p99 over all intents of all rounds; the next round starts once the last one arrived.
+
+Diagnostics on stderr: `BENCH_TRACE=1` prints each measured session minute (intents, their
+first and last latency, the CPU milliseconds the engine, Postgres, NATS and this process
+spent on it); `BENCH_PGSTATS=1` prints table statistics and the calls and time of
+`record_decisions` at the end.
 """
 
 from __future__ import annotations
@@ -277,6 +282,8 @@ async def _run(nats_url: str, dsn: str, n: int, scenario: str, rounds: int,
                     " n_tup_hot_upd, n_dead_tup, autovacuum_count, autoanalyze_count"
                     " FROM pg_stat_user_tables ORDER BY seq_tup_read DESC"):
                 print(dict(r), file=sys.stderr)
+            for r in await pool.fetch("SELECT funcname, calls, total_time FROM pg_stat_user_functions"):
+                print(dict(r), file=sys.stderr)
     finally:
         for engine in engines:
             engine.terminate()
@@ -319,15 +326,36 @@ async def _burst(desk: Desk, sids: list[str], rounds: int) -> dict:
             "tick_p99_ms": _pct(tick_lat, 99), "tick_max_ms": _pct(tick_lat, 100)}
 
 
+def _cpu_ms() -> dict[str, int]:
+    """Return the CPU time (user + system, ms) of the engine, Postgres, NATS and this process."""
+    out: dict[str, int] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        key = "engine" if b"spawn_main" in cmd else "bench" if b"run.py" in cmd else name
+        if key in ("engine", "bench", "postgres", "nats-server"):
+            ticks = int(fields[11]) + int(fields[12])
+            out[key] = out.get(key, 0) + ticks * 1000 // os.sysconf("SC_CLK_TCK")
+    return out
+
+
 async def _session(desk: Desk, series: dict[str, list[Bar]]) -> dict:
     lat, per_minute = [], []
+    trace = os.environ.get("BENCH_TRACE")
     for j in range(WARMUP + MEASURED):
+        before = _cpu_ms() if trace else {}
         seq = await desk.bars([s[j] for s in series.values()])
         await desk.settled(seq)
         got = desk.take()
-        if os.environ.get("BENCH_TRACE") and j >= WARMUP:
+        if trace and j >= WARMUP:  # with the CPU each process spent on the minute
+            used = {k: v - before.get(k, 0) for k, v in _cpu_ms().items()}
             print(f"minute {j}: {len(got)} intents, min {1000 * min(got, default=0):.1f}"
-                  f" max {1000 * max(got, default=0):.1f} ms", file=sys.stderr)
+                  f" max {1000 * max(got, default=0):.1f} ms, cpu ms {used}", file=sys.stderr)
         if j >= WARMUP:
             per_minute.append(len(got))
             lat += got
@@ -348,6 +376,11 @@ async def main(sizes: list[int], scenario: str, rounds: int, replicas: int = 1) 
             for n in sizes:
                 name = f"bench_{n}_{uuid.uuid4().hex[:6]}"
                 await create_database(pg.url, name)
+                if os.environ.get("BENCH_PGSTATS"):  # time spent in record_decisions
+                    admin = await asyncpg.connect(pg.url)
+                    await admin.execute("ALTER SYSTEM SET track_functions = 'all'")
+                    await admin.execute("SELECT pg_reload_conf()")
+                    await admin.close()
                 dsn = await create_service_role(pg.url, name, "execution", role=f"{name}_exec")
                 res = await _run(ns.url, dsn, n, scenario, rounds, replicas)
                 print(json.dumps(res), flush=True)
