@@ -165,7 +165,10 @@ class Deferred:
             await self.idle.wait()
         finally:
             self.task = None
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception as exc:  # the pool closing under it: the relay sends them later
+            log.warning("outbox.deferred_failed", error=str(exc))
 
     async def flush(self) -> None:
         """Publish and mark what is queued now (also at shutdown)."""
