@@ -160,6 +160,16 @@ async def test_every_message_goes_out_once_and_at_once(app, nc, fakes, clock):
         assert len(seen.of(suffix)) == 1, suffix
     assert len(intents) == 1 and intents[0]["deploymentId"] == dep
     assert await app.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    # what the relay would send after a crash: the same bytes under the same message id
+    rows = await app.pool.fetch("SELECT subject, payload, headers::text AS headers FROM outbox"
+                                " WHERE subject LIKE 'ord.intent.%' OR subject LIKE '%.signal.%'")
+    assert sorted(r["subject"].split(".")[-1] for r in rows) == ["a1", "generated"]
+    for r in rows:
+        body, msg_id = orjson.loads(r["payload"]), orjson.loads(r["headers"])["Nats-Msg-Id"]
+        if r["subject"].startswith("ord.intent."):
+            assert body == intents[0] and msg_id == body["intentId"]
+        else:
+            assert body == seen.of("signal.generated")[0] and msg_id == body["eventId"]
 
 
 async def test_the_intent_goes_out_before_the_events_of_its_decision(app, nc, fakes, clock):

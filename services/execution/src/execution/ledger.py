@@ -292,16 +292,17 @@ async def commit(conn: asyncpg.Connection, out: Outgoing, owner: str | None,
                          message=f"{dec.action} {dec.side} {dec.quantity}: {dec.rule}",
                          bar=_bar_doc(dec), values=_values(dec)))
     doc: dict = {"intents": intents, "trades": trades, "exits": exits, "logs": logs,
-                 "outbox": [dict(id=str(outbox_row_id(m)), subject=s, payload=p.decode(),
-                                 headers={**hdrs, hd.MSG_ID: m}, gate=g, deployment_id=dep)
-                            for s, p, m, g, dep in messages]}
+                 "headers": hdrs, "id_header": hd.MSG_ID,
+                 "outbox": [dict(id=str(outbox_row_id(m)), subject=s, msg_id=m, gate=g,
+                                 deployment_id=dep)
+                            for s, _, m, g, dep in messages]}
     if advances is not None:
         doc["advance"] = [dict(id=a[0], bar=a[1], state=a[2], price=a[3], seq=a[4])
                           for a in advances]
         ids.update((a[0], None) for a in advances)
     rows = await conn.fetch(
-        "SELECT out_kind, out_id FROM record_decisions($1, $2::uuid[], $3::text::jsonb)",
-        owner, list(ids), repo.dumps(doc))
+        "SELECT out_kind, out_id FROM record_decisions($1, $2::uuid[], $3::text::jsonb,"
+        " $4::bytea[])", owner, list(ids), repo.dumps(doc), [m[1] for m in messages])
     kept = {r["out_id"] for r in rows if r["out_kind"] == "deployment"}
     fresh = {r["out_id"] for r in rows if r["out_kind"] == "intent"}
     sent = [(s, p, m) for s, p, m, g, dep in messages
