@@ -184,6 +184,7 @@ async def test_the_intent_goes_out_before_the_events_of_its_decision(app, nc, fa
     await nc.subscribe("evt.*.signal.>", cb=on)
     await nc.flush()
     dep = await _deploy(app, nc, fakes)
+    app.engine.idle.max_wait_s = 30  # the bound is not under test: a slow machine must not hit it
     with app.engine.idle.urgent():  # as if other instruments' bars were still being decided
         await _bar(app, nc, clock, [dep], 0)
         await until(lambda: order, what="the intent")
