@@ -194,3 +194,28 @@ async def test_the_intent_goes_out_before_the_events_of_its_decision(app, nc, fa
     assert order[1].endswith(".signal.generated"), order
     await until(lambda: app.pool.fetchval(
         "SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL"), what="rows marked sent")
+
+
+async def test_the_previous_releases_commit_still_works_during_a_rolling_upgrade(app, nc, fakes):
+    """Migration 0005 adds record_decisions' bytea[] form beside 0004's: a replica of the
+    previous release, still running while the new one migrates, keeps committing."""
+    dep = await _deploy(app, nc, fakes)
+    doc = {"advance": [{"id": dep, "bar": "2030-01-01T04:00:00Z", "state": None,
+                        "price": 12_345, "seq": None}],
+           "intents": [], "trades": [], "exits": [], "logs": [{
+               "deployment_id": dep, "user_id": "u1", "ts": "2030-01-01T04:01:00Z",
+               "kind": "refusal", "action": "entry", "intent_id": None, "reasons": ["r"],
+               "message": "entry refused: r", "bar": None, "values": {}}],
+           "outbox": [{"id": "3f1c2a4e-9a51-4d0a-9b1e-3c2f5e7d8a91", "subject": "evt.u1.x.y",
+                       "payload": '{"old": true}', "headers": {"Nats-Msg-Id": "m-old"},
+                       "gate": None, "deployment_id": dep}]}
+    rows = await app.pool.fetch(
+        "SELECT out_kind, out_id FROM record_decisions($1, $2::uuid[], $3::text::jsonb)",
+        app.engine.owner, [dep], orjson.dumps(doc).decode())
+    assert [(r["out_kind"], r["out_id"]) for r in rows] == [("deployment", dep)]
+    out = await app.pool.fetchrow("SELECT payload, headers::text AS h FROM outbox"
+                                  " WHERE id = '3f1c2a4e-9a51-4d0a-9b1e-3c2f5e7d8a91'")
+    assert orjson.loads(out["payload"]) == {"old": True}
+    assert orjson.loads(out["h"]) == {"Nats-Msg-Id": "m-old"}
+    assert await app.pool.fetchval("SELECT last_price_paise FROM deployments WHERE id = $1::uuid",
+                                   dep) == 12_345

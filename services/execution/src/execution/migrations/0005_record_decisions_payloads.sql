@@ -6,7 +6,9 @@
 -- p_doc: as in 0004, except "outbox": [{id, subject, msg_id, gate, deployment_id}] (message
 -- n's payload is p_payloads[n]) and "headers": {...} (common to every message), with
 -- "id_header" naming the message-id header.
-DROP FUNCTION record_decisions(text, uuid[], jsonb);
+--
+-- A new overload, not a replacement: replicas of the previous release still call 0004's
+-- three-argument form while a rolling upgrade runs. Drop it in a later release.
 
 CREATE FUNCTION record_decisions(p_owner text, p_ids uuid[], p_doc jsonb, p_payloads bytea[])
 RETURNS TABLE (out_kind text, out_id text)
