@@ -1,7 +1,8 @@
 """Commit decisions: intent, trade, log row and events in one transaction (outbox), then publish.
 
-Every row is published by this process right after the commit (`Outgoing.publish`: intents
-first, the latency that matters) and marked sent. The outbox relay only publishes rows older
+Every row is published by this process after the commit (`Outgoing.publish`): the intents
+at once, the latency that matters; the engine's events and the marks once it is idle
+(`Deferred`, `Idle`, milliseconds later). The outbox relay only publishes rows older
 than `outbox_grace_s`: a publish that failed, or a process that died between commit and
 publish. Both copies would carry the same `Nats-Msg-Id`, so ORDERS and EVENTS keep one; the
 grace keeps core-NATS subscribers (the gateway's WebSocket) from seeing two in normal running.
