@@ -385,3 +385,40 @@ async def test_a_light_reset_skips_the_reset_round_trip_but_still_rolls_back(pg_
             assert not c.is_in_transaction()
     finally:
         await pool.close()
+
+
+async def test_fetch_reads_every_kind_of_nothing_yet_as_no_messages(nats_url):
+    """A pull loop must not crash when nats-py says "none in time" with asyncio's
+    TimeoutError instead of its own (backtest's loop did, at every busy start)."""
+    import nats
+
+    from svckit.jetstream import fetch
+
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    try:
+        await ensure_stream(js, streams.JOBS)
+        sub = await js.pull_subscribe("job.>", durable="fetcher", stream="JOBS")
+        assert await fetch(sub, 50, timeout=0.2) == []
+        for body in (b"a", b"b"):
+            await js.publish(subjects.job("backtest"), body)
+        assert [m.data for m in await fetch(sub, 50, timeout=1.0)] == [b"a", b"b"]
+    finally:
+        await nc.close()
+
+    class ProbeUsedTheDeadline:  # nats-py's _fetch_n after a slow no-wait probe
+        async def fetch(self, batch, timeout):
+            raise asyncio.TimeoutError
+
+    assert await fetch(ProbeUsedTheDeadline(), 50) == []
+
+    async def stopping():
+        asyncio.current_task().cancel()
+        try:
+            await asyncio.sleep(1)
+        except asyncio.CancelledError:  # nats-py can swallow it and time out instead
+            pass
+        return await fetch(ProbeUsedTheDeadline(), 50)
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.create_task(stopping())

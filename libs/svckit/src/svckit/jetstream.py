@@ -66,6 +66,24 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int | 
     await js.update_stream(config)
 
 
+async def fetch(sub: JetStreamContext.PullSubscription, batch: int,
+                timeout: float = 1.0) -> list[Msg]:
+    """Fetch up to `batch` messages from a pull subscription; [] when none came in time.
+
+    nats-py reports "none in time" as its own TimeoutError, or as asyncio's when its no-wait
+    probe used up the deadline (a loop catching only the first crashed on the second, which a
+    busy start makes likely). It can also turn the caller's cancellation into a timeout: that
+    is raised as CancelledError.
+    """
+    try:
+        return await sub.fetch(batch, timeout=timeout)
+    except TimeoutError:  # nats.errors.TimeoutError is one too
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError from None
+        return []
+
+
 async def consume(
     js: JetStreamContext,
     *,
@@ -95,18 +113,11 @@ async def consume(
         deliver_policy=DeliverPolicy.NEW if deliver_new else DeliverPolicy.ALL,
     )
     sub = await js.pull_subscribe(filter_subject, durable=durable, stream=stream, config=config)
-    task = asyncio.current_task()
     lag = _LagGauge(service, durable, sub)
     try:
         while True:
             await lag.maybe_update()
-            try:
-                msgs = await sub.fetch(batch, timeout=1.0)
-            except (NatsTimeout, TimeoutError):
-                # nats-py's fetch can turn a cancellation into a timeout: honour it here
-                if task is not None and task.cancelling():
-                    raise asyncio.CancelledError from None
-                continue
+            msgs = await fetch(sub, batch)
             if ordered_by is None or len(msgs) == 1:
                 for msg in msgs:
                     await _handle_one(service, stream, durable, handler, msg)

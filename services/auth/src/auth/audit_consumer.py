@@ -13,10 +13,9 @@ from collections.abc import Awaitable, Callable
 from contracts import streams, subjects
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from svckit import metrics
+from svckit import jetstream, metrics
 from svckit.errors import Rejected, Retryable
 from svckit.logging import get_logger
 
@@ -34,10 +33,7 @@ async def run(js: JetStreamContext, handler: Callable[[Msg], Awaitable[None]],
                                   stream=streams.AUDIT.name, config=config)
     try:
         while True:
-            try:
-                msgs = await sub.fetch(batch, timeout=1.0)
-            except NatsTimeout:
-                continue
+            msgs = await jetstream.fetch(sub, batch)
             for msg in msgs:
                 await _handle(handler, msg)
     finally:

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
+from svckit import jetstream
 from svckit.logging import get_logger
 
 log = get_logger(__name__)
@@ -30,10 +30,7 @@ async def fetch(sub: JetStreamContext.PullSubscription, batch: int,
     """Fetch up to `batch` messages (none on timeout); raise CancelledError when stopping."""
     if cancel_requested():
         raise asyncio.CancelledError
-    try:
-        msgs = await sub.fetch(batch, timeout=timeout)
-    except NatsTimeout:
-        msgs = []
+    msgs = await jetstream.fetch(sub, batch, timeout)
     if cancel_requested():
         for msg in msgs:  # not started: hand them straight back
             await msg.nak()
