@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import re
 import time
 import uuid
 from datetime import datetime
@@ -40,12 +42,23 @@ from .runner import Decision
 
 log = get_logger(__name__)
 _INTENT_PREFIX = subjects.order_intents_all()[:-1]  # "ord.intent."
-_NS = uuid.UUID("6f1c2a4e-9a51-4d0a-9b1e-3c2f5e7d8a90")
+_NS = uuid.UUID("6f1c2a4e-9a51-4d0a-9b1e-3c2f5e7d8a90").bytes
+_URL = uuid.NAMESPACE_URL.bytes
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def uuid5(namespace: bytes, name: str) -> str:
+    """`str(uuid.uuid5(...))` without the UUID objects (a busy minute makes hundreds)."""
+    h = bytearray(hashlib.sha1(namespace + name.encode()).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50  # version 5
+    h[8] = (h[8] & 0x3F) | 0x80  # RFC 4122 variant
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def stable_id(*parts: object) -> str:
     """Return a UUID that is the same for the same parts (event ids of deterministic facts)."""
-    return str(uuid.uuid5(_NS, "|".join(str(p) for p in parts)))
+    return uuid5(_NS, "|".join(str(p) for p in parts))
 
 
 class Outgoing:
@@ -82,7 +95,7 @@ class Outgoing:
             await _mark(pool, sent)
 
 
-async def _publish(js: JetStreamContext, items: list[tuple[str, bytes, str]]) -> list[uuid.UUID]:
+async def _publish(js: JetStreamContext, items: list[tuple[str, bytes, str]]) -> list[str]:
     """Publish at once; return the outbox rows of those JetStream acknowledged."""
     if not items:
         return []
@@ -148,11 +161,11 @@ class Deferred:
 
     def __init__(self, js: JetStreamContext, pool: asyncpg.Pool, idle: Idle) -> None:
         self.js, self.pool, self.idle = js, pool, idle
-        self.marks: list[uuid.UUID] = []
+        self.marks: list[str] = []
         self.items: list[tuple[str, bytes, str]] = []
         self.task: asyncio.Task | None = None
 
-    def add(self, sent: list[uuid.UUID], items: list[tuple[str, bytes, str]]) -> None:
+    def add(self, sent: list[str], items: list[tuple[str, bytes, str]]) -> None:
         """Queue rows already published (to mark) and messages to publish."""
         if not sent and not items:
             return
@@ -180,7 +193,7 @@ class Deferred:
             await _mark(self.pool, marks)
 
 
-async def _mark(pool: asyncpg.Pool, ids: list[uuid.UUID]) -> None:
+async def _mark(pool: asyncpg.Pool, ids: list[str]) -> None:
     try:
         await pool.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1"
                            " WHERE id = ANY($1::uuid[]) AND published_at IS NULL", ids)
@@ -188,12 +201,14 @@ async def _mark(pool: asyncpg.Pool, ids: list[uuid.UUID]) -> None:
         log.warning("outbox.mark_failed", error=str(exc))
 
 
-def outbox_row_id(msg_id: str) -> uuid.UUID:
-    """Return the outbox row id svckit derives from a message id."""
+def outbox_row_id(msg_id: str) -> str:
+    """Return the outbox row id svckit derives from a message id (`outbox.enqueue`)."""
+    if _CANONICAL.fullmatch(msg_id):  # our own event ids: the UUID as it is written
+        return msg_id
     try:
-        return uuid.UUID(msg_id)
+        return str(uuid.UUID(msg_id))
     except ValueError:
-        return uuid.uuid5(uuid.NAMESPACE_URL, msg_id)
+        return uuid5(_URL, msg_id)
 
 
 def _bar_doc(dec: Decision) -> dict | None:
@@ -294,7 +309,7 @@ async def commit(conn: asyncpg.Connection, out: Outgoing, owner: str | None,
                          bar=_bar_doc(dec), values=_values(dec)))
     doc: dict = {"intents": intents, "trades": trades, "exits": exits, "logs": logs,
                  "headers": hdrs, "id_header": hd.MSG_ID,
-                 "outbox": [dict(id=str(outbox_row_id(m)), subject=s, msg_id=m, gate=g,
+                 "outbox": [dict(id=outbox_row_id(m), subject=s, msg_id=m, gate=g,
                                  deployment_id=dep)
                             for s, _, m, g, dep in messages]}
     if advances is not None:
