@@ -103,7 +103,7 @@ def _start_engines(nats_url: str, dsn: str, n: int, clock_at: datetime, replicas
         settings = dict(nats_url=nats_url, database_url=dsn, instance_id=f"{OWNER}-{k}",
                         heartbeat_s=0.5, claim_batch=-(-n // replicas), use_calendar=False,
                         reconcile=False, stale_bar_s=1e9, environment="test",
-                        db_pool_max=int(os.environ.get("BENCH_POOL", 10)),
+                        db_pool_max=int(os.environ.get("BENCH_POOL", "10")),
                         log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
         proc = multiprocessing.get_context("spawn").Process(
             target=_engine, args=(settings, clock_at.isoformat()), daemon=True)
