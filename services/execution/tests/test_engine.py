@@ -219,3 +219,71 @@ async def test_the_previous_releases_commit_still_works_during_a_rolling_upgrade
     assert orjson.loads(out["h"]) == {"Nats-Msg-Id": "m-old"}
     assert await app.pool.fetchval("SELECT last_price_paise FROM deployments WHERE id = $1::uuid",
                                    dep) == 12_345
+
+
+async def test_replicas_run_whole_instruments_and_a_newcomer_takes_its_share(
+        app, nc, fakes, clock, nats_url, dsn):
+    """An instrument's deployments run on one replica (one subscription, one evaluation per
+    bar); a replica that joins gets half the instruments, and every bar still reaches every
+    deployment once; a replica that stops hands its instruments back."""
+    from contracts import backtest as bt
+    from execution.app import build_app
+
+    from .conftest import make_settings
+
+    async def deploy(engine, sec: str, n: int) -> str:
+        sid = f"s{sec}-{n}"
+        fakes.strategies[("u1", sid)] = strategy(
+            "u1", sid=sid, max_positions=5, **ALWAYS,
+            instrument=bt.StrategyInstrument(segment="NSE_EQ", security_id=sec, symbol=f"X{sec}"))
+        fakes.add_account("u1", f"a{sec}-{n}")
+        status, dep = await call(nc, ex.CREATE_DEPLOYMENT,
+                                 {"strategyId": sid, "accountId": f"a{sec}-{n}"}, "u1")
+        assert status == 200, dep
+        return dep["id"]
+
+    async def owners() -> dict[str, set]:
+        out: dict[str, set] = {}
+        for r in await app.pool.fetch("SELECT security_id, owner FROM deployments"):
+            out.setdefault(r["security_id"], set()).add(r["owner"])
+        return out
+
+    instruments = ["11", "12", "13", "14"]
+    for sec in instruments:
+        for n in range(2):
+            await deploy(app.engine, sec, n)
+    await until(lambda: len(app.engine.runners) == 8, what="replica a runs all")
+
+    async with build_app(make_settings(nats_url, dsn, "replica-b", rebalance_batch=1),
+                         clock=clock) as b:
+        async def halves():
+            by = await owners()
+            held = [o for s in by.values() for o in s]
+            return (all(len(s) == 1 for s in by.values()) and held.count("replica-b") == 2
+                    and len(b.engine.runners) == 4 and len(app.engine.runners) == 4)
+
+        await until(halves, timeout=20, what="two whole instruments each")
+        assert set(b.engine.groups).isdisjoint(app.engine.groups)
+
+        # a new deployment of an instrument that b runs goes to b, even if a claims first
+        sec_b = next(s for s, o in (await owners()).items() if o == {"replica-b"})
+        app.engine.wake.set()
+        new = await deploy(b.engine, sec_b, 9)
+        await until(lambda: new in b.engine.runners, what="b runs the newcomer")
+        assert new not in app.engine.runners
+
+        for k, sec in enumerate(instruments):
+            price = 100.0 + k
+            bar = make_bar(DAY + timedelta(minutes=1), price, price + 0.5, price - 0.5, price,
+                           sid=sec)
+            clock.set(bar.end)
+            await publish_bar(nc.jetstream(), bar)
+        await until(lambda: len(fakes.intents) >= 9, what="one entry per deployment")
+        await asyncio.sleep(0.3)
+        ids = [i.deployment_id for i in fakes.intents]
+        assert sorted(ids) == sorted(set(ids)) and len(ids) == 9
+        await _fill(app, fakes, bar.close, bar.end, 9)  # a deployment moves once settled
+
+    # b stopped cleanly: a takes its instruments back
+    await until(lambda: len(app.engine.runners) == 9, timeout=20, what="a runs all again")
+    assert all(o == {"replica-a"} for o in (await owners()).values())

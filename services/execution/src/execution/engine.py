@@ -53,6 +53,7 @@ class Engine:
         self.wake = asyncio.Event()
         self._open: dict[tuple[str, int], bool] = {}
         self._leased_at = 0.0
+        self._announced = False  # the first ownership round only writes the lease
         self.on_commit: list = []  # test/bench hooks: callables(decisions)
         self._settled_at = _time.monotonic()
         self.idle = ledger.Idle()
@@ -80,12 +81,23 @@ class Engine:
             await self.shutdown()
 
     async def tick_ownership(self) -> None:
-        """One round: heartbeat, drop lost deployments, claim free ones, renew feed leases."""
+        """One round: heartbeat, drop lost deployments, claim free ones or hand back a surplus
+        of instruments (another replica joined), renew feed leases.
+
+        The first round only announces the replica (its lease), so that replicas started
+        together count each other before they claim their shares."""
+        surplus: list[repo.Instrument] = []
         async with self.pool.acquire() as conn:
             mine = await repo.heartbeat(conn, self.owner, self.s.lease_ttl_s)
             for dep_id in [i for i in self.runners if i not in mine]:
                 await self.drop(dep_id)
-            claimed = await repo.claim(conn, self.owner, self.s.claim_batch)
+            claimed: list[dict] = []
+            if self._announced:
+                claimed, surplus = await repo.claim(conn, self.owner, self.s.claim_batch,
+                                                    self.s.lease_ttl_s, self.s.rebalance_batch)
+            self._announced = True
+        for key in surplus:
+            await self.hand_back(key)
         replay: dict = {}  # bars fetched for this round's restarts, shared by instrument
         for row in claimed:
             try:
@@ -134,6 +146,21 @@ class Engine:
         await feeds.subscribe_ticks(self.nc, group, self.on_tick)
         log.info("deployment.running", deployment_id=runner.id)
 
+    async def hand_back(self, key: repo.Instrument) -> None:
+        """Give an instrument's deployments back for another replica to claim (rebalance).
+
+        Under the instrument's lock, so no bar of it is half done; a commit of a tick after
+        this finds the deployments no longer ours and writes nothing."""
+        group = self.groups.get(key)
+        if group is None:
+            return
+        async with group.lock:
+            ids = list(group.runners)
+            await repo.release(self.pool, self.owner, ids)
+            for dep_id in ids:
+                await self.drop(dep_id)
+        log.info("engine.handed_back", security_id=key[2], deployments=len(ids))
+
     async def drop(self, dep_id: str) -> None:
         """Stop running a deployment here (stopped, or another replica owns it now)."""
         runner = self.runners.pop(dep_id, None)
@@ -163,7 +190,7 @@ class Engine:
         self.by_account.clear()
         with contextlib.suppress(Exception):
             async with self.pool.acquire() as conn:
-                await repo.release(conn, self.owner)
+                await repo.release_all(conn, self.owner)
 
     async def halt(self, runner: Runner, reason: str) -> None:
         """Stop a deployment with an alert (never invent a fill)."""

@@ -78,15 +78,90 @@ async def set_entries_paused(conn: asyncpg.Connection, dep_ids: list[str], reaso
 # --- engine ownership -------------------------------------------------------------------
 
 
-async def claim(conn: asyncpg.Connection, owner: str, limit: int) -> list[dict]:
-    """Take running deployments nobody holds, or whose holder's lease ran out."""
+_CLAIM_LOCK = 0x6578_6563_636C_6169  # advisory lock key: one replica claims at a time
+
+Instrument = tuple[str, str, str]  # (timeframe, segment, security_id): one bar stream
+
+
+async def _instruments(conn: asyncpg.Connection, owner: str, overdue_s: float = 1e9,
+                       ) -> tuple[list[asyncpg.Record], int]:
+    """Return every running instrument (who holds it, what is free) and the live replicas."""
     rows = await conn.fetch(
-        "UPDATE deployments SET owner = $1 WHERE id IN (SELECT d.id FROM deployments d"
-        "   LEFT JOIN engine_leases l ON l.owner = d.owner WHERE d.status = ANY($2)"
-        "   AND (d.owner IS NULL OR l.lease_until IS NULL OR l.lease_until < now())"
-        "   ORDER BY d.created_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED) RETURNING *",
-        owner, list(_RUNNING), limit)
-    return [dict(r) for r in rows]
+        "SELECT d.timeframe, d.segment, d.security_id,"
+        " bool_or(l.owner = $1) AS mine, bool_or(l.owner <> $1) AS others,"
+        " count(*) FILTER (WHERE l.owner IS NULL) AS free,"
+        " count(*) FILTER (WHERE l.owner = $1) AS held,"
+        " min(d.created_at) FILTER (WHERE l.owner IS NULL) AS oldest_free,"
+        " bool_or(l.owner IS NULL AND d.updated_at < now() - make_interval(secs => $3))"
+        "   AS overdue"
+        " FROM deployments d LEFT JOIN engine_leases l"
+        "   ON l.owner = d.owner AND l.lease_until >= now()"
+        " WHERE d.status = ANY($2) GROUP BY 1, 2, 3", owner, list(_RUNNING), overdue_s)
+    replicas = await conn.fetchval(
+        "SELECT count(*) FROM engine_leases WHERE lease_until >= now() OR owner = $1", owner)
+    return rows, max(int(replicas), 1)
+
+
+def _share(instruments: int, replicas: int) -> int:
+    return -(-instruments // replicas)
+
+
+def _key(r: asyncpg.Record) -> Instrument:
+    return (r["timeframe"], r["segment"], r["security_id"])
+
+
+async def claim(conn: asyncpg.Connection, owner: str, limit: int, overdue_s: float = 15.0,
+                shed: int = 0) -> tuple[list[dict], list[Instrument]]:
+    """Take running deployments nobody holds (or whose holder's lease ran out), by instrument;
+    return them, and the instruments to hand back (at most `shed`) when none were free.
+
+    An instrument's deployments belong on one replica: it evaluates each bar once for all of
+    them, from one subscription, and commits their decisions together. So a replica takes the
+    free deployments of the instruments it runs, then whole instruments no live replica runs
+    while it runs fewer than its share (running instruments / live replicas, rounded up),
+    oldest first, and any deployment left free for `overdue_s` (nobody else took it). Whole
+    instruments, up to `limit` deployments (at least one instrument). Claims take turns (an
+    advisory lock), so two replicas never split a free instrument between them.
+
+    A replica running more than its share while nothing is free (another one joined) hands
+    back its smallest instruments, the cheapest to move.
+    """
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
+        rows, replicas = await _instruments(conn, owner, overdue_s)
+        share = _share(len(rows), replicas)
+        mine = [r for r in rows if r["mine"]]
+        free = [r for r in rows if r["free"] and not r["mine"]]
+        fresh = sorted((r for r in free if not r["others"]),
+                       key=lambda r: (r["oldest_free"], r["security_id"]))[:max(share - len(mine), 0)]
+        late = [r for r in free if r["overdue"] and r not in fresh]
+        wanted: list[Instrument] = []
+        taken = 0
+        for r in [r for r in mine if r["free"]] + fresh + late:
+            if wanted and taken >= limit:
+                break
+            wanted.append(_key(r))
+            taken += r["free"]
+        if not wanted:
+            if replicas < 2 or shed <= 0:
+                return [], []
+            smallest = sorted(mine, key=lambda r: (r["held"], r["security_id"]))
+            return [], [_key(r) for r in smallest[:min(len(mine) - share, shed)]]
+        found = await conn.fetch(
+            "UPDATE deployments SET owner = $1 WHERE id IN (SELECT d.id FROM deployments d"
+            "   LEFT JOIN engine_leases l ON l.owner = d.owner WHERE d.status = ANY($2)"
+            "   AND (d.owner IS NULL OR l.lease_until IS NULL OR l.lease_until < now())"
+            "   AND (d.timeframe, d.segment, d.security_id) IN"
+            "     (SELECT * FROM unnest($3::text[], $4::text[], $5::text[]))"
+            "   ORDER BY d.created_at LIMIT $6 FOR UPDATE OF d SKIP LOCKED) RETURNING *",
+            owner, list(_RUNNING), *(list(col) for col in zip(*wanted, strict=True)), taken)
+    return [dict(r) for r in found], []
+
+
+async def release(conn: asyncpg.Connection, owner: str, ids: list[str]) -> None:
+    """Hand deployments back (a rebalance): another replica claims them from their state."""
+    await conn.execute("UPDATE deployments SET owner = NULL, updated_at = now()"
+                       " WHERE owner = $1 AND id = ANY($2::uuid[])", owner, ids)
 
 
 async def heartbeat(conn: asyncpg.Connection, owner: str, ttl_s: float) -> set[str]:
@@ -99,7 +174,7 @@ async def heartbeat(conn: asyncpg.Connection, owner: str, ttl_s: float) -> set[s
     return {str(r["id"]) for r in rows}
 
 
-async def release(conn: asyncpg.Connection, owner: str) -> None:
+async def release_all(conn: asyncpg.Connection, owner: str) -> None:
     """Give up this replica's deployments and lease (clean shutdown)."""
     await conn.execute("UPDATE deployments SET owner = NULL WHERE owner = $1", owner)
     await conn.execute("DELETE FROM engine_leases WHERE owner = $1", owner)

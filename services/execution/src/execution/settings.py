@@ -27,7 +27,10 @@ class ExecutionSettings(ServiceSettings):
     """How long a replica owns a deployment without a heartbeat."""
     heartbeat_s: float = 3.0
     claim_batch: int = 100
-    """Deployments one replica takes per heartbeat, so replicas starting together share them."""
+    """Deployments one replica takes per heartbeat (whole instruments, at least one)."""
+    rebalance_batch: int = 5
+    """Instruments a replica running more than its share hands back per heartbeat, for a
+    replica that joined (0: never)."""
     stale_bar_s: float = 180.0
     """No bar for this long in market hours pauses new entries of that instrument."""
     md_lease_ttl_s: int = 120
