@@ -287,3 +287,20 @@ async def test_replicas_run_whole_instruments_and_a_newcomer_takes_its_share(
     # b stopped cleanly: a takes its instruments back
     await until(lambda: len(app.engine.runners) == 9, timeout=20, what="a runs all again")
     assert all(o == {"replica-a"} for o in (await owners()).values())
+
+
+async def test_a_fill_reloads_positions_only_between_bars_of_the_instrument(app, nc, fakes):
+    """Reloading a deployment's trades after a fill waits for the bar being decided: read
+    before that bar's commit, the table would wipe the trade the bar just opened."""
+    from execution import fills
+
+    dep_id = await _deploy(app, nc, fakes)
+    runner = app.engine.runners[dep_id]
+    group = app.engine.group_of(runner)
+    marker: dict = {}  # the bar's view of the trades (load_trades replaces the dict)
+    async with group.lock:  # a bar of the instrument is being decided
+        runner.trades = marker
+        await app.pool.execute("SELECT pg_notify($1, $2)", fills.FILLS_CHANNEL, dep_id)
+        await asyncio.sleep(0.5)
+        assert runner.trades is marker
+    await until(lambda: runner.trades is not marker, what="reloaded after the bar")

@@ -109,10 +109,16 @@ async def _listen_on(rt: Runtime, engine: Engine, conn) -> None:
         task.add_done_callback(pending.discard)
 
     async def refill(runner) -> None:
-        await load_trades(rt.pool, runner, rt.clock.now())
-        due = runner.exits_due()  # an exit that waited for its entry's fill goes out now
-        if due:
-            await engine.commit([(runner, dec) for dec in due], None)
+        # under the instrument's lock: a bar decided meanwhile would otherwise have its new
+        # trade (or an exit under way) replaced by the table as it was read before its commit
+        group = engine.group_of(runner)
+        async with group.lock if group is not None else contextlib.nullcontext():
+            if engine.runners.get(runner.id) is not runner:
+                return  # dropped (or replaced) while it waited
+            await load_trades(rt.pool, runner, rt.clock.now())
+            due = runner.exits_due()  # an exit that waited for its entry's fill goes out now
+            if due:
+                await engine.commit([(runner, dec) for dec in due], None)
 
     def on_fill(_c, _pid, _ch, dep_id: str) -> None:
         runner = engine.runners.get(dep_id)

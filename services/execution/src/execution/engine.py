@@ -104,8 +104,8 @@ class Engine:
                 await self.acquire(row, replay)
             except Exception:
                 log.exception("engine.acquire_failed", deployment_id=str(row["id"]))
-                await self.pool.execute("UPDATE deployments SET owner = NULL WHERE id = $1",
-                                        row["id"])
+                await self.pool.execute("UPDATE deployments SET owner = NULL, updated_at = now()"
+                                        " WHERE id = $1", row["id"])
         if claimed:
             self.settle_heap()
         if self.groups and _time.monotonic() - self._leased_at > self.s.md_lease_ttl_s / 3:
@@ -126,8 +126,8 @@ class Engine:
         else:
             problem = await catch_up(self, runner, replay) or await reconcile(self, runner)
             if problem == "wait":
-                await self.pool.execute("UPDATE deployments SET owner = NULL WHERE id = $1::uuid",
-                                        runner.id)
+                await self.pool.execute("UPDATE deployments SET owner = NULL, updated_at = now()"
+                                        " WHERE id = $1::uuid", runner.id)
                 return
             if problem:
                 await self.halt(runner, problem)
@@ -160,6 +160,11 @@ class Engine:
             for dep_id in ids:
                 await self.drop(dep_id)
         log.info("engine.handed_back", security_id=key[2], deployments=len(ids))
+
+    def group_of(self, runner: Runner) -> feeds.Group | None:
+        """Return the instrument group a runner belongs to (None once dropped)."""
+        return self.groups.get((runner.row["timeframe"], runner.row["segment"],
+                                runner.row["security_id"]))
 
     async def drop(self, dep_id: str) -> None:
         """Stop running a deployment here (stopped, or another replica owns it now)."""
