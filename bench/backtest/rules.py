@@ -22,7 +22,6 @@ from btengine import Settings, run
 
 sys.path.insert(0, str(Path(__file__).parent))
 from run import compute_signals, make_bars, timed  # noqa: E402
-
 from strategy import parse  # noqa: E402
 from strategy.vectorized import signals  # noqa: E402
 

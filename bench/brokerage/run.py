@@ -277,7 +277,9 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def _write(res: dict, args: argparse.Namespace) -> None:
-    load = lambda xs: ", ".join(f"{x:.2f}" for x in xs)
+    def load(xs: tuple) -> str:
+        return ", ".join(f"{x:.2f}" for x in xs)
+
     lines = [
         "# Brokerage benchmark results", "",
         ("Recorded by `bench/brokerage/run.py --write` (the docstring describes the setup: "

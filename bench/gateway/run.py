@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-
 from svckit.devrun.manifest import Manifest, Process
 from svckit.devrun.output import Console
 from svckit.devrun.platform import Platform

@@ -233,7 +233,10 @@ def _write(args: argparse.Namespace, rows: list[dict], load_start, load_end) -> 
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    load = lambda xs: ", ".join(f"{x:.2f}" for x in xs)
+
+    def load(xs: tuple) -> str:
+        return ", ".join(f"{x:.2f}" for x in xs)
+
     out = [
         "", f"## Browser fan-out, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "",
         f"Script: `bench/marketdata/bench_fanout.py --clients {args.clients} --instruments "

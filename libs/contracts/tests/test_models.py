@@ -5,7 +5,6 @@ from decimal import Decimal
 import msgspec
 import pydantic
 import pytest
-
 from contracts import api, auth, errors, events, types
 from contracts.events import audit as audit_events
 from contracts.events import auth as auth_events

@@ -1,6 +1,5 @@
 import pytest
-
-from contracts import subjects, streams
+from contracts import streams, subjects
 from contracts.subjects import InvalidSubjectToken
 
 

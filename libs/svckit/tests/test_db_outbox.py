@@ -7,11 +7,10 @@ from pathlib import Path
 import asyncpg
 import msgspec
 import pytest
-from pydantic import BaseModel
-
 from contracts import streams, subjects
 from contracts.api import ApiModel
 from contracts.errors import ErrorCode
+from pydantic import BaseModel
 from svckit import migrations as mig
 from svckit.errors import Conflict, RemoteError, Unavailable
 from svckit.jetstream import consume, ensure_stream
@@ -263,7 +262,6 @@ async def test_slow_requests_do_not_block_fast_ones(nats_url):
 
 async def test_consumer_acks_naks_and_terms(nats_url):
     import nats
-
     from svckit.errors import Rejected, Retryable
 
     nc = await nats.connect(nats_url)
@@ -391,7 +389,6 @@ async def test_fetch_reads_every_kind_of_nothing_yet_as_no_messages(nats_url):
     """A pull loop must not crash when nats-py says "none in time" with asyncio's
     TimeoutError instead of its own (backtest's loop did, at every busy start)."""
     import nats
-
     from svckit.jetstream import fetch
 
     nc = await nats.connect(nats_url)

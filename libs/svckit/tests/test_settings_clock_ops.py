@@ -7,7 +7,6 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
-
 from svckit.clock import FixedClock, SimClock
 from svckit.ops import OpsServer
 from svckit.settings import ServiceSettings

@@ -14,11 +14,11 @@ import pytest
 from auth.app import build_app
 from auth.settings import AuthSettings
 from auth.tokens import KeyRing, load_pem, verify_access_token
-from contracts.events.auth import EVENT_NAMES, MAIL_EVENTS
 from contracts import auth as A
 from contracts import headers as h
 from contracts import subjects
 from contracts.errors import ApiError
+from contracts.events.auth import EVENT_NAMES, MAIL_EVENTS
 from nats.js.errors import NotFoundError
 from svckit.errors import RemoteError
 from svckit.nats import request

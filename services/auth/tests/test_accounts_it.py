@@ -241,7 +241,6 @@ async def test_links_with_tokens_never_travel_on_user_events(svc):
     """evt.<user>.> is pushed to browsers and readable with event credentials: the
     verification and reset links go to mail.<user>.> (stream MAIL, notify's only)."""
     import nats.js.errors
-    import orjson
 
     user = await svc.call(A.REGISTER, {"email": "leak@example.com", "password": PASSWORD,
                                        "name": "Lee"})

@@ -11,7 +11,6 @@ from brokerage.testing import make_settings
 from dhansim.testing import run_simulator
 
 
-
 @pytest.fixture
 async def sim():
     """A Dhan simulator frozen inside market hours, Dhan's rate limits off."""

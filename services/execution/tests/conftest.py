@@ -88,16 +88,19 @@ async def call(nc, subject: str, body: dict, user: str | None, verified: bool = 
     return 200, data
 
 
-def make_bar(start: datetime, o: float, h: float, l: float, c: float, v: int = 0,
+def make_bar(start: datetime, o: float, h: float, lo: float, c: float, v: int = 0,
              sid: str = "2885") -> Bar:
     """Return a closed 1-minute bar (prices in rupees in, paise out)."""
     from datetime import timedelta
 
     end = start + timedelta(minutes=1)
-    p = lambda x: int(round(x * 100))
+
+    def p(x: float) -> int:
+        return int(round(x * 100))
+
     return Bar(event_id=f"bar-{sid}-{start.isoformat()}", ts_event=end, ts_init=end,
                interval="1m", segment="NSE_EQ", security_id=sid, start=start, end=end,
-               open=p(o), high=p(h), low=p(l), close=p(c), volume=v)
+               open=p(o), high=p(h), low=p(lo), close=p(c), volume=v)
 
 
 async def publish_bar(js, bar: Bar) -> None:

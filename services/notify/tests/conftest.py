@@ -14,10 +14,10 @@ import msgspec
 import nats
 import pytest
 from aiosmtpd.controller import Controller
-from contracts.events.auth import EVENT_NAMES, MAIL_EVENTS
 from contracts import headers as h
 from contracts import streams, subjects
 from contracts.events import new_event_fields
+from contracts.events.auth import EVENT_NAMES, MAIL_EVENTS
 from notify.app import build_app
 from notify.settings import NotifySettings
 from svckit.errors import RemoteError

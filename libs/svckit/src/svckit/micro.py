@@ -14,13 +14,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import structlog
+from contracts.errors import ApiError, ErrorCode, FieldError
 from nats.aio.client import Client
 from nats.micro import add_service
 from nats.micro.request import Request
 from nats.micro.service import Service
 from pydantic import BaseModel, ValidationError
-
-from contracts.errors import ApiError, ErrorCode, FieldError
 
 from . import metrics, tracing
 from .context import RequestContext

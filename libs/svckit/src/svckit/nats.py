@@ -7,14 +7,14 @@ from typing import Any, TypeVar
 
 import nats
 import orjson
-from nats.aio.client import Client
-from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
-from pydantic import BaseModel, ValidationError
-
 from contracts import headers as h
+from contracts.errors import ApiError, ErrorCode
 from contracts.natsperms import service_inbox
 from contracts.subjects import InvalidSubjectToken
-from contracts.errors import ApiError, ErrorCode
+from nats.aio.client import Client
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from pydantic import BaseModel, ValidationError
 
 from . import tracing
 from .errors import RemoteError, Unavailable

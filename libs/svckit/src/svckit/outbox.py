@@ -16,10 +16,9 @@ from collections.abc import Mapping, Sequence
 
 import asyncpg
 import msgspec
+from contracts import headers as h
 from nats.js import JetStreamContext
 from pydantic import BaseModel
-
-from contracts import headers as h
 
 from . import metrics, tracing
 from .logging import get_logger

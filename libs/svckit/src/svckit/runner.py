@@ -14,12 +14,11 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
+from contracts.streams import StreamSpec
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from . import migrations as mig
-from contracts.streams import StreamSpec
-
 from .clock import Clock, SimClock, WallClock
 from .db import create_pool
 from .jetstream import ensure_stream

@@ -85,7 +85,9 @@ def parse(text: str) -> Iterator[dict]:
 
 
 def _row(row: dict, cols: dict, detailed: bool) -> dict | None:
-    get = lambda k: (row.get(cols[k]) or "").strip() if k in cols else ""
+    def get(k: str) -> str:
+        return (row.get(cols[k]) or "").strip() if k in cols else ""
+
     exchange, seg = get("exchange").upper(), get("seg").upper()
     segment = SEGMENT_OF.get((exchange, seg))
     sid = get("security_id").split(".")[0]
