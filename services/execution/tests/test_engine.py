@@ -304,3 +304,57 @@ async def test_a_fill_reloads_positions_only_between_bars_of_the_instrument(app,
         await asyncio.sleep(0.5)
         assert runner.trades is marker
     await until(lambda: runner.trades is not marker, what="reloaded after the bar")
+
+
+async def test_the_account_loss_limit_counts_the_accounts_deployments_on_other_replicas(
+        app, nc, fakes, clock, nats_url, dsn):
+    """Two deployments of one account on two instruments run on two replicas; the loss of
+    one stops the other's entries (it was invisible across replicas)."""
+    from contracts import backtest as bt
+    from execution.app import build_app
+
+    from .conftest import make_settings
+
+    async with build_app(make_settings(nats_url, dsn, "replica-b"), clock=clock) as b:
+        engines = {"a": app.engine, "b": b.engine}
+        await asyncio.sleep(0.5)  # both announced: each takes its share of what comes
+        fakes.add_account("u1", "shared")
+        deps = {}
+        for sec in ("21", "22"):
+            sid = f"s{sec}"
+            fakes.strategies[("u1", sid)] = strategy(
+                "u1", sid=sid, max_positions=3, **ALWAYS,
+                instrument=bt.StrategyInstrument(segment="NSE_EQ", security_id=sec,
+                                                 symbol=f"X{sec}"))
+            status, dep = await call(nc, ex.CREATE_DEPLOYMENT, {
+                "strategyId": sid, "accountId": "shared", "accountDailyLossLimit": "40"}, "u1")
+            assert status == 200, dep
+            deps[sec] = dep["id"]
+
+        def where(dep_id: str) -> str | None:
+            return next((n for n, e in engines.items() if dep_id in e.runners), None)
+
+        await until(lambda: all(where(x) for x in deps.values()), what="both running")
+        assert where(deps["21"]) != where(deps["22"])
+        js = nc.jetstream()
+        for sec in deps:
+            await publish_bar(js, make_bar(DAY, 100, 100.5, 99.5, 100, sid=sec))
+        await _fill(app, fakes, 10_000, DAY + timedelta(minutes=1), 2)
+
+        clock.set(DAY + timedelta(minutes=2))
+        await publish_bar(js, make_bar(DAY + timedelta(minutes=1), 50, 50.5, 49.5, 50, sid="22"))
+        other = engines[where(deps["21"])]
+        await until(lambda: other.account_pnl("shared") <= -5_000,
+                    what="the other replica sees the 50 rupee loss")
+        await publish_bar(js, make_bar(DAY + timedelta(minutes=1), 100, 100.5, 99.5, 100,
+                                       sid="21"))
+
+        async def refused():
+            status, logs = await call(nc, ex.DEPLOYMENT_LOGS,
+                                      {"id": deps["21"], "kind": "refusal"}, "u1")
+            return status == 200 and any(
+                r.startswith("account_daily_loss_limit") for item in logs["items"]
+                for r in item["reasons"])
+
+        await until(refused, what="the entry refused for the account's loss")
+        assert len(fakes.pending) == 0  # no second entry went out

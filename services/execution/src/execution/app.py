@@ -124,6 +124,8 @@ async def _listen_on(rt: Runtime, engine: Engine, conn) -> None:
         runner = engine.runners.get(dep_id)
         if runner is not None:
             spawn(refill(runner))
+        elif engine.by_account:  # maybe one of our accounts, traded on another replica
+            engine.pnl_changed_elsewhere()
 
     def on_deploy(_c, _pid, _ch, dep_id: str) -> None:
         spawn(_refresh(engine, dep_id))

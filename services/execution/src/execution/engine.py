@@ -54,6 +54,9 @@ class Engine:
         self._open: dict[tuple[str, int], bool] = {}
         self._leased_at = 0.0
         self._announced = False  # the first ownership round only writes the lease
+        # account id -> today's P&L of its deployments on other replicas (account loss limit)
+        self.elsewhere: dict[str, int] = {}
+        self._elsewhere_task: asyncio.Task | None = None
         self.on_commit: list = []  # test/bench hooks: callables(decisions)
         self._settled_at = _time.monotonic()
         self.idle = ledger.Idle()
@@ -98,6 +101,7 @@ class Engine:
             self._announced = True
         for key in surplus:
             await self.hand_back(key)
+        await self.refresh_elsewhere()
         replay: dict = {}  # bars fetched for this round's restarts, shared by instrument
         for row in claimed:
             try:
@@ -186,6 +190,8 @@ class Engine:
 
     async def shutdown(self) -> None:
         """Close every subscription and hand the deployments back."""
+        if self._elsewhere_task is not None:
+            self._elsewhere_task.cancel()
         for group in list(self.groups.values()):
             await feeds.close(group)
         with contextlib.suppress(Exception):
@@ -364,8 +370,34 @@ class Engine:
         return self.pacer.allow(account_id, _time.monotonic())
 
     def account_pnl(self, account_id: str) -> int:
-        """Return today's P&L of every deployment of an account running here."""
-        return sum(r.day_pnl() for r in self.by_account.get(account_id, {}).values())
+        """Return today's P&L of every running deployment of an account: those running here
+        now, the others' as of the last refresh (every heartbeat, and after their fills)."""
+        return sum(r.day_pnl() for r in self.by_account.get(account_id, {}).values()) \
+            + self.elsewhere.get(account_id, 0)
+
+    async def refresh_elsewhere(self) -> None:
+        """Read the P&L of this replica's accounts' deployments that other replicas run."""
+        accounts = list(self.by_account)
+        if not accounts:
+            self.elsewhere = {}
+            return
+        day_start = d.ist(self.clock.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+        async with self.pool.acquire() as conn:
+            self.elsewhere = await repo.pnl_elsewhere(conn, self.owner, accounts, day_start)
+
+    def pnl_changed_elsewhere(self) -> None:
+        """A deployment another replica runs had a fill: refresh soon (coalesced)."""
+        if self._elsewhere_task is not None and not self._elsewhere_task.done():
+            return
+
+        async def refresh() -> None:
+            await asyncio.sleep(0.05)  # one read for a burst of fills
+            try:
+                await self.refresh_elsewhere()
+            except Exception as exc:  # the next heartbeat reads it again
+                log.warning("engine.pnl_refresh_failed", error=str(exc))
+
+        self._elsewhere_task = asyncio.create_task(refresh())
 
     async def market_open(self, segment: str, at: datetime) -> bool:
         """Return whether the segment trades at `at`: session hours, then the calendar."""

@@ -158,6 +158,25 @@ async def claim(conn: asyncpg.Connection, owner: str, limit: int, overdue_s: flo
     return [dict(r) for r in found], []
 
 
+async def pnl_elsewhere(conn: asyncpg.Connection, owner: str, accounts: list[str],
+                        day_start: datetime) -> dict[str, int]:
+    """Today's P&L of the accounts' running deployments that this replica does not run, by
+    account, as the runners count theirs: trades closed today, plus open quantities at the
+    deployment's last price. Nothing while no other replica is live."""
+    rows = await conn.fetch(
+        "SELECT d.account_id, sum(CASE WHEN t.status = 'closed' THEN"
+        "     CASE WHEN t.exit_time >= $3 THEN coalesce(t.pnl_paise, 0) ELSE 0 END"
+        "   WHEN t.entry_price_paise IS NULL OR d.last_price_paise IS NULL THEN 0"
+        "   ELSE (d.last_price_paise - t.entry_price_paise) * (t.quantity - t.exited_quantity)"
+        "     * CASE WHEN d.direction = 'long' THEN 1 ELSE -1 END END)::bigint AS pnl"
+        " FROM deployments d JOIN trades t ON t.deployment_id = d.id"
+        " WHERE d.account_id = ANY($2) AND d.status = ANY($4) AND d.owner IS DISTINCT FROM $1"
+        "   AND EXISTS (SELECT 1 FROM engine_leases l WHERE l.owner <> $1"
+        "               AND l.lease_until >= now())"
+        " GROUP BY d.account_id", owner, accounts, day_start, list(_RUNNING))
+    return {r["account_id"]: int(r["pnl"]) for r in rows}
+
+
 async def release(conn: asyncpg.Connection, owner: str, ids: list[str]) -> None:
     """Hand deployments back (a rebalance): another replica claims them from their state."""
     await conn.execute("UPDATE deployments SET owner = NULL, updated_at = now()"
