@@ -62,6 +62,10 @@ async def _bar(app, nc, clock, dep_ids, minute, price=100.0):
     return bar
 
 
+async def _leases(app, n: int) -> bool:
+    return await app.pool.fetchval("SELECT count(*) FROM engine_leases") == n
+
+
 async def _fill(app, fakes, price_paise, at, n):
     await until(lambda: len(fakes.pending) >= n, what=f"{n} intents at the broker")
     await fakes.fill_pending(price_paise, at)
@@ -317,7 +321,7 @@ async def test_the_account_loss_limit_counts_the_accounts_deployments_on_other_r
 
     async with build_app(make_settings(nats_url, dsn, "replica-b"), clock=clock) as b:
         engines = {"a": app.engine, "b": b.engine}
-        await asyncio.sleep(0.5)  # both announced: each takes its share of what comes
+        await until(lambda: _leases(app, 2), what="both replicas announced")
         fakes.add_account("u1", "shared")
         deps = {}
         for sec in ("21", "22"):
