@@ -101,7 +101,6 @@ class Engine:
             self._announced = True
         for key in surplus:
             await self.hand_back(key)
-        await self.refresh_elsewhere()
         replay: dict = {}  # bars fetched for this round's restarts, shared by instrument
         for row in claimed:
             try:
@@ -119,6 +118,10 @@ class Engine:
                                          self.s.md_lease_ttl_s)
             except Exception as exc:  # marketdata down: bars still flow for leased-by-others
                 log.warning("engine.md_lease_failed", error=str(exc))
+        try:
+            await self.refresh_elsewhere()
+        except Exception as exc:  # Postgres busy or away: the next round reads it again
+            log.warning("engine.pnl_refresh_failed", error=str(exc))
 
     async def acquire(self, row: dict, replay: dict | None = None) -> None:
         """Start running one deployment: warm up or restore, reconcile, subscribe."""
