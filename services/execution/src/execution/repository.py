@@ -83,7 +83,7 @@ _CLAIM_LOCK = 0x6578_6563_636C_6169  # advisory lock key: one replica claims at 
 Instrument = tuple[str, str, str]  # (timeframe, segment, security_id): one bar stream
 
 
-async def _instruments(conn: asyncpg.Connection, owner: str, overdue_s: float = 1e9,
+async def _instruments(conn: asyncpg.Connection, owner: str, overdue_s: float,
                        ) -> tuple[list[asyncpg.Record], int]:
     """Return every running instrument (who holds it, what is free) and the live replicas."""
     rows = await conn.fetch(
@@ -132,8 +132,9 @@ async def claim(conn: asyncpg.Connection, owner: str, limit: int, overdue_s: flo
         share = _share(len(rows), replicas)
         mine = [r for r in rows if r["mine"]]
         free = [r for r in rows if r["free"] and not r["mine"]]
+        room = max(share - len(mine), 0)
         fresh = sorted((r for r in free if not r["others"]),
-                       key=lambda r: (r["oldest_free"], r["security_id"]))[:max(share - len(mine), 0)]
+                       key=lambda r: (r["oldest_free"], r["security_id"]))[:room]
         late = [r for r in free if r["overdue"] and r not in fresh]
         wanted: list[Instrument] = []
         taken = 0
