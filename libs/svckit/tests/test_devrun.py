@@ -50,15 +50,20 @@ def platform_args(nats_url, pg_admin_dsn, redis_url, redis_prefix, tmp_path):
 
 def test_processes_start_ready_with_their_env_and_leave_nothing_behind(platform_args, tmp_path):
     dump = tmp_path / "one.json"
+    port = free_port()  # "two" is known to be up by a URL of its own, like the simulator
     manifest = parse_manifest({"process": [
         fake("one", schema=True, env={"ONE_DUMP": str(dump), "ONE_KEY": "{secret_file:jwt_signing_key}"}),
-        fake("two", provides_clock=True),
+        fake("two", provides_clock=True, ops_port=port,
+             ready=f"http://127.0.0.1:{port}/readyz"),
     ]})
     out = io.StringIO()
     platform = Platform(manifest, console=Console(out), **platform_args)
     with platform:
         for run in platform.running:
             assert http_status(f"http://127.0.0.1:{run.ops_port}/readyz") == 200
+        # `make status` shows the ops URL of a service, the ready URL of anything else
+        assert [(p["ops_port"], p["ready"]) for p in platform.describe()] == [
+            (platform.running[0].ops_port, None), (None, f"http://127.0.0.1:{port}/readyz")]
         pids = [r.popen.pid for r in platform.running]
         pids += [int(line.split()[1]) for r in platform.running for line in r.pump.last
                  if line.startswith("grandchild ")]

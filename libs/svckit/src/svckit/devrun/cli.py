@@ -91,7 +91,8 @@ def status(root: Path) -> int:
     print(f"the platform is {state.get('state', 'running')} (pid {state.get('pid', '?')}, "
           f"{state.get('url', '?')})")
     for p in state.get("processes", []):
-        ops = f"ops http://127.0.0.1:{p['ops_port']}/readyz" if p["ops_port"] else "(no ops port)"
+        ops = f"ops http://127.0.0.1:{p['ops_port']}/readyz" if p["ops_port"] \
+            else f"ready {p['ready']}" if p.get("ready") else "(no ops port)"
         print(f"  {p['name']:<12} pid {p['pid']:<8} {ops}")
     for kind, pid in state.get("embedded", {}).items():
         print(f"  {kind:<12} pid {pid:<8} (embedded)")

@@ -228,8 +228,11 @@ class Platform:
                 self.console.say(f"{run.spec.name} exited with code {code}")
 
     def describe(self) -> list[dict[str, object]]:
-        """Return name, pid and ops port of each running process."""
-        return [{"name": r.spec.name, "pid": r.popen.pid, "ops_port": r.ops_port}
+        """Return name, pid and ops port of each running process (None when it serves none:
+        then `ready` is the URL that tells it is up)."""
+        return [{"name": r.spec.name, "pid": r.popen.pid,
+                 "ops_port": r.ops_port if r.spec.ready == "ops" else None,
+                 "ready": None if r.spec.ready == "ops" else r.spec.ready}
                 for r in self.running]
 
     def __enter__(self) -> Self:
