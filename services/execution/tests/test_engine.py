@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import orjson
@@ -362,3 +363,71 @@ async def test_the_account_loss_limit_counts_the_accounts_deployments_on_other_r
 
         await until(refused, what="the entry refused for the account's loss")
         assert len(fakes.pending) == 0  # no second entry went out
+
+
+async def test_instruments_move_to_a_joining_replica_mid_session_without_a_missed_or_double_bar(
+        app, nc, fakes, clock, nats_url, dsn):
+    """Bars keep coming while a second replica joins and takes half the instruments: every
+    deployment decides every bar exactly once, whichever replica ran it then."""
+    from contracts import backtest as bt
+    from execution.app import build_app
+
+    from .conftest import make_settings
+
+    instruments = ["31", "32", "33", "34"]
+    deps = {}
+    for sec in instruments:
+        sid = f"m{sec}"
+        fakes.strategies[("u1", sid)] = strategy(
+            "u1", sid=sid, max_positions=50, **ALWAYS,
+            instrument=bt.StrategyInstrument(segment="NSE_EQ", security_id=sec, symbol=f"X{sec}"))
+        fakes.add_account("u1", f"acct{sec}")
+        status, dep = await call(nc, ex.CREATE_DEPLOYMENT,
+                                 {"strategyId": sid, "accountId": f"acct{sec}"}, "u1")
+        assert status == 200, dep
+        deps[sec] = dep["id"]
+    await until(lambda: len(app.engine.runners) == 4, what="replica a runs all four")
+
+    stop = asyncio.Event()
+
+    async def broker() -> None:  # fills every order at once, so handovers need not wait
+        while not stop.is_set():
+            await fakes.fill_pending(10_000, clock.now())
+            await asyncio.sleep(0.02)
+
+    filler = asyncio.create_task(broker())
+    js = nc.jetstream()
+    minutes = 16
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            for m in range(minutes):
+                if m == 4:  # replica b joins in the middle of the session
+                    b = await stack.enter_async_context(build_app(
+                        make_settings(nats_url, dsn, "replica-b", rebalance_batch=1),
+                        clock=clock))
+                clock.set(DAY + timedelta(minutes=m + 1))
+                for sec in instruments:
+                    await publish_bar(js, make_bar(DAY + timedelta(minutes=m), 100, 100.5,
+                                                   99.5, 100, sid=sec))
+                await asyncio.sleep(0.25)  # under the 9 orders/s pacing of each account
+
+            last = DAY + timedelta(minutes=minutes - 1)
+
+            async def all_seen() -> bool:
+                rows = await app.pool.fetch("SELECT last_bar_start FROM deployments")
+                return all(r["last_bar_start"] == last for r in rows)
+
+            await until(all_seen, timeout=30, what="every bar decided")
+            assert len(b.engine.runners) == 2 and len(app.engine.runners) == 2
+    finally:
+        stop.set()
+        await filler
+    rows = await app.pool.fetch("SELECT deployment_id, bar_start FROM intents")
+    per = {}
+    for r in rows:
+        per.setdefault(str(r["deployment_id"]), []).append(r["bar_start"])
+    want = [DAY + timedelta(minutes=m) for m in range(minutes)]
+    for dep_id in deps.values():
+        assert sorted(per.get(dep_id, [])) == want, dep_id
+    sent = [i.intent_id for i in fakes.intents]
+    assert len(sent) == len(set(sent)) == 4 * minutes
