@@ -63,6 +63,20 @@ async def _bar(app, nc, clock, dep_ids, minute, price=100.0):
     return bar
 
 
+async def _deploy_on(nc, fakes, sec: str, sid: str, account: str, **body) -> str:
+    """Deploy an always-entering strategy on instrument `sec` (any replica may take it)."""
+    from contracts import backtest as bt
+
+    fakes.strategies[("u1", sid)] = strategy(
+        "u1", sid=sid, max_positions=50, **ALWAYS,
+        instrument=bt.StrategyInstrument(segment="NSE_EQ", security_id=sec, symbol=f"X{sec}"))
+    fakes.add_account("u1", account)
+    status, dep = await call(nc, ex.CREATE_DEPLOYMENT,
+                             {"strategyId": sid, "accountId": account, **body}, "u1")
+    assert status == 200, dep
+    return dep["id"]
+
+
 async def _leases(app, n: int) -> bool:
     return await app.pool.fetchval("SELECT count(*) FROM engine_leases") == n
 
@@ -231,21 +245,12 @@ async def test_replicas_run_whole_instruments_and_a_newcomer_takes_its_share(
     """An instrument's deployments run on one replica (one subscription, one evaluation per
     bar); a replica that joins gets half the instruments, and every bar still reaches every
     deployment once; a replica that stops hands its instruments back."""
-    from contracts import backtest as bt
     from execution.app import build_app
 
     from .conftest import make_settings
 
-    async def deploy(engine, sec: str, n: int) -> str:
-        sid = f"s{sec}-{n}"
-        fakes.strategies[("u1", sid)] = strategy(
-            "u1", sid=sid, max_positions=5, **ALWAYS,
-            instrument=bt.StrategyInstrument(segment="NSE_EQ", security_id=sec, symbol=f"X{sec}"))
-        fakes.add_account("u1", f"a{sec}-{n}")
-        status, dep = await call(nc, ex.CREATE_DEPLOYMENT,
-                                 {"strategyId": sid, "accountId": f"a{sec}-{n}"}, "u1")
-        assert status == 200, dep
-        return dep["id"]
+    async def deploy(sec: str, n: int) -> str:
+        return await _deploy_on(nc, fakes, sec, f"s{sec}-{n}", f"a{sec}-{n}")
 
     async def owners() -> dict[str, set]:
         out: dict[str, set] = {}
@@ -256,7 +261,7 @@ async def test_replicas_run_whole_instruments_and_a_newcomer_takes_its_share(
     instruments = ["11", "12", "13", "14"]
     for sec in instruments:
         for n in range(2):
-            await deploy(app.engine, sec, n)
+            await deploy(sec, n)
     await until(lambda: len(app.engine.runners) == 8, what="replica a runs all")
 
     async with build_app(make_settings(nats_url, dsn, "replica-b", rebalance_batch=1),
@@ -273,7 +278,7 @@ async def test_replicas_run_whole_instruments_and_a_newcomer_takes_its_share(
         # a new deployment of an instrument that b runs goes to b, even if a claims first
         sec_b = next(s for s, o in (await owners()).items() if o == {"replica-b"})
         app.engine.wake.set()
-        new = await deploy(b.engine, sec_b, 9)
+        new = await deploy(sec_b, 9)
         await until(lambda: new in b.engine.runners, what="b runs the newcomer")
         assert new not in app.engine.runners
 
@@ -315,7 +320,6 @@ async def test_the_account_loss_limit_counts_the_accounts_deployments_on_other_r
         app, nc, fakes, clock, nats_url, dsn):
     """Two deployments of one account on two instruments run on two replicas; the loss of
     one stops the other's entries (it was invisible across replicas)."""
-    from contracts import backtest as bt
     from execution.app import build_app
 
     from .conftest import make_settings
@@ -323,18 +327,9 @@ async def test_the_account_loss_limit_counts_the_accounts_deployments_on_other_r
     async with build_app(make_settings(nats_url, dsn, "replica-b"), clock=clock) as b:
         engines = {"a": app.engine, "b": b.engine}
         await until(lambda: _leases(app, 2), what="both replicas announced")
-        fakes.add_account("u1", "shared")
-        deps = {}
-        for sec in ("21", "22"):
-            sid = f"s{sec}"
-            fakes.strategies[("u1", sid)] = strategy(
-                "u1", sid=sid, max_positions=3, **ALWAYS,
-                instrument=bt.StrategyInstrument(segment="NSE_EQ", security_id=sec,
-                                                 symbol=f"X{sec}"))
-            status, dep = await call(nc, ex.CREATE_DEPLOYMENT, {
-                "strategyId": sid, "accountId": "shared", "accountDailyLossLimit": "40"}, "u1")
-            assert status == 200, dep
-            deps[sec] = dep["id"]
+        deps = {sec: await _deploy_on(nc, fakes, sec, f"s{sec}", "shared",
+                                      accountDailyLossLimit="40")
+                for sec in ("21", "22")}
 
         def where(dep_id: str) -> str | None:
             return next((n for n, e in engines.items() if dep_id in e.runners), None)
@@ -369,23 +364,12 @@ async def test_instruments_move_to_a_joining_replica_mid_session_without_a_misse
         app, nc, fakes, clock, nats_url, dsn):
     """Bars keep coming while a second replica joins and takes half the instruments: every
     deployment decides every bar exactly once, whichever replica ran it then."""
-    from contracts import backtest as bt
     from execution.app import build_app
 
     from .conftest import make_settings
 
     instruments = ["31", "32", "33", "34"]
-    deps = {}
-    for sec in instruments:
-        sid = f"m{sec}"
-        fakes.strategies[("u1", sid)] = strategy(
-            "u1", sid=sid, max_positions=50, **ALWAYS,
-            instrument=bt.StrategyInstrument(segment="NSE_EQ", security_id=sec, symbol=f"X{sec}"))
-        fakes.add_account("u1", f"acct{sec}")
-        status, dep = await call(nc, ex.CREATE_DEPLOYMENT,
-                                 {"strategyId": sid, "accountId": f"acct{sec}"}, "u1")
-        assert status == 200, dep
-        deps[sec] = dep["id"]
+    deps = {sec: await _deploy_on(nc, fakes, sec, f"m{sec}", f"acct{sec}") for sec in instruments}
     await until(lambda: len(app.engine.runners) == 4, what="replica a runs all four")
 
     stop = asyncio.Event()
