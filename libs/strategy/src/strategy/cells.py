@@ -149,14 +149,16 @@ class Cross(Arith):
     def __init__(self, key: str, inputs: tuple[Cell, ...], op: str):
         super().__init__(key, inputs, op)
         self.prev_a = self.prev_b = None
+        self.above = op == "above"
+        self.a, self.b = inputs
 
     def step(self, bar: BarView) -> None:
         # kleene_and(a > b, prev_a <= prev_b) (below: < and >=), spelled out: it runs for
         # every deployment on every bar
-        a, b = self.inputs[0].value, self.inputs[1].value
+        a, b = self.a.value, self.b.value
         pa, pb = self.prev_a, self.prev_b
         self.prev_a, self.prev_b = a, b
-        above = self.op == "above"
+        above = self.above
         now = None if a is None or b is None else (a > b if above else a < b)
         if now is False:
             self.value = False
@@ -188,26 +190,37 @@ class WindowSums:
     bits, without re-adding the whole window every bar.
     """
 
-    __slots__ = ("levels", "reads", "_upper")
+    __slots__ = ("levels", "reads", "_pairs", "_full")
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, first: deque | None = None):
+        """`first`: the deque (maxlen n) to keep the values themselves in, e.g. a window's
+        own buffer; `push` appends to it."""
         blocks = _blocks(n)
-        self.levels = [deque(maxlen=n) for _ in range(blocks[0].bit_length())]
-        self._upper = tuple((k, self.levels[k], 1 << (k - 1)) for k in range(1, len(self.levels)))
+        first = deque(maxlen=n) if first is None else first
+        self.levels = [first] + [deque(maxlen=n) for _ in range(blocks[0].bit_length() - 1)]
+        # (level below, level, offset of the left operand from the newest), level 1 up
+        self._pairs = tuple((self.levels[k - 1], self.levels[k], 1 << (k - 1))
+                            for k in range(1, len(self.levels)))
+        self._full = False  # every level long enough to extend: no length checks
         # (level, position from the newest) of each block, oldest block first
         rest = [sum(blocks[i + 1:]) for i in range(len(blocks))]
         self.reads = tuple((self.levels[b.bit_length() - 1], -1 - r) for b, r in zip(blocks, rest))
 
     def push(self, x: float | None) -> None:
-        levels = self.levels
-        below = levels[0]
-        below.append(x)
-        for _, level, half in self._upper:
+        self.levels[0].append(x)
+        if self._full:
+            for below, level, half in self._pairs:
+                a = below[-1 - half]
+                b = below[-1]
+                level.append(None if a is None or b is None else a + b)
+            return
+        for below, level, half in self._pairs:
             if len(below) <= half:
                 return
             a, b = below[-1 - half], below[-1]
             level.append(None if a is None or b is None else a + b)
-            below = level
+        # a level once longer than its half stays so (lengths only grow, up to n > half)
+        self._full = True
 
     def total(self) -> float | None:
         """Return the sum of the last n values (None if any is None; call once n are in)."""
@@ -232,28 +245,8 @@ class Window(Cell):
         self.k = float(params[1]) if len(params) > 1 else 0.0
         extra = 1 if name in ("roc", "high", "low") else 0  # these also need the bar n back
         self.buf: deque = deque(maxlen=self.n + extra)
-        # sma and bb_middle are their sum over n: kept incrementally (stdev's deviations
-        # need the whole window anyway)
-        self.sums = WindowSums(self.n) if name in ("sma", "bb_middle") else None
-
-    def load(self, state: dict) -> None:
-        super().load(state)
-        if self.sums is not None:  # a cache of the buffer: rebuilt from it
-            self.sums = WindowSums(self.n)
-            for x in self.buf:
-                self.sums.push(x)
 
     def step(self, bar: BarView) -> None:
-        if self.sums is not None:
-            x = self.inputs[0].value
-            self.buf.append(x)
-            self.sums.push(x)
-            if len(self.buf) < self.n:
-                self.value = None
-                return
-            total = self.sums.total()
-            self.value = None if total is None else total / self.n
-            return
         if self.name == "high":
             self.buf.append(bar.high)
         elif self.name == "low":
@@ -293,3 +286,29 @@ class Window(Cell):
         if name == "stdev":
             return sd
         return mean + self.k * sd if name == "bb_upper" else mean - self.k * sd
+
+
+class SumWindow(Window):
+    """sma and bb_middle: their sum over n kept bar by bar (`WindowSums`, whose first level is
+    the buffer itself); stdev's deviations need the whole window anyway."""
+
+    def __init__(self, key: str, inputs: tuple[Cell, ...], name: str, params: tuple[float, ...]):
+        super().__init__(key, inputs, name, params)
+        self.a = inputs[0]
+        self.sums = WindowSums(self.n, self.buf)
+
+    def load(self, state: dict) -> None:
+        super().load(state)
+        values = list(self.buf)  # the sums are a cache of the buffer: rebuilt from it
+        self.buf = deque(maxlen=self.n)
+        self.sums = WindowSums(self.n, self.buf)
+        for x in values:
+            self.sums.push(x)
+
+    def step(self, bar: BarView) -> None:
+        self.sums.push(self.a.value)  # appends to self.buf too
+        if len(self.buf) < self.n:
+            self.value = None
+            return
+        total = self.sums.total()
+        self.value = None if total is None else total / self.n

@@ -132,6 +132,7 @@ class RuleSet:
         shared: dict[str, C.Cell] = {}
         self.evaluators = tuple(Evaluator(r, shared) for r in rules)
         self._order = list(shared.values())  # children first, as each rule built them
+        self._steps = [c.step for c in self._order]
         self._roots = tuple(ev._root for ev in self.evaluators)
 
     def update(self, bar) -> tuple[bool, ...]:
@@ -145,12 +146,15 @@ class RuleSet:
             if ev.last_ts is not None and ts <= ev.last_ts:
                 raise BarOrderError(f"bar at {ts.isoformat()} is not after the last bar at"
                                     f" {ev.last_ts.isoformat()}")
-        for cell in self._order:
-            cell.step(view)
+        for step in self._steps:
+            step(view)
         for ev in evaluators:
             ev.bars += 1
             ev.last_ts = ts
-        return tuple([root.value is True for root in self._roots])
+        roots = self._roots
+        if len(roots) == 2:  # a deployment's entry and exit
+            return roots[0].value is True, roots[1].value is True
+        return tuple([root.value is True for root in roots])
 
 
 def _make_cell(node: A.Expr, key: str, inputs: tuple[C.Cell, ...]) -> C.Cell:
@@ -193,4 +197,6 @@ def _indicator_cell(name: str, params: tuple[float, ...], key: str, inputs) -> C
         return R.Atr(key, int(params[0]))
     if name == "vwap":
         return R.Vwap(key)
+    if name in ("sma", "bb_middle"):
+        return C.SumWindow(key, inputs, name, params)
     return C.Window(key, inputs, name, params)
