@@ -159,7 +159,7 @@ class Runner:
         if self.last_bar_start is not None and bar.start <= self.last_bar_start:
             return None
         out = self._levels(bar.low if self.direction == "long" else bar.high, bar.end, bar,
-                           use_bar_extremes=bar)
+                           use_bar_extremes=bar) if self.trades else []
         ts, view = ctx.view or read_bar(bar)
         entry_fire, exit_fire = self.rules.update_view(ts, view)
         self.last_bar_start = bar.start
