@@ -1,5 +1,7 @@
 """Order and brokerage contracts: subjects, intent ids, camelCase wire, no credential leaks."""
 
+import base64
+import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -24,6 +26,16 @@ def test_intent_ids_are_deterministic_and_fit_dhans_correlation_id():
     assert a != o.make_intent_id("dep-1", "2025-07-23T09:25:00Z", "entry")
     assert len(a) <= 25
     subjects.token(a)
+
+
+def test_intent_ids_are_base32_of_the_sha256_of_the_parts():
+    # the ids of intents already sent must never change: the spelled-out base32 is RFC 4648's
+    for parts in [("dep-1", "2025-07-23T09:20:00Z", "entry"), ("manual", "u", "a", "k"), ("",)]:
+        digest = hashlib.sha256("|".join(parts).encode()).digest()
+        want = "i" + base64.b32encode(digest[:15]).decode().lower()
+        assert o.make_intent_id(*parts) == want
+    assert o.make_intent_id("dep-1", "2025-07-23T09:20:00Z", "entry") \
+        == "iatzzuvlls7rm7b6piqesc2yi"
 
 
 def test_intent_round_trips_in_camel_case_with_paise():
