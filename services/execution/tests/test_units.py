@@ -170,6 +170,43 @@ async def test_idle_waits_for_the_urgent_work_to_settle():
         assert 0.5 <= time.monotonic() - started < 2.0
 
 
+async def test_turns_let_the_loop_read_its_sockets_between_two_instruments():
+    """All bars of a minute are ready at once; between two instruments' evaluations the loop
+    reads what arrived (a commit's reply), so its intents need not wait for every instrument."""
+    import asyncio
+    import socket
+
+    from execution.ledger import Turns
+
+    loop = asyncio.get_running_loop()
+    order: list[str] = []
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    loop.add_reader(ours, lambda: (ours.recv(64), order.append("reply")))
+
+    async def instrument(name: str, turns: Turns) -> None:
+        async with turns.turn():
+            order.append(name)
+            if name == "a":  # its commit is answered while b waits
+                theirs.send(b"x")
+
+    try:
+        for _ in range(2):
+            order.clear()
+            await asyncio.gather(*(instrument(n, Turns()) for n in "abc"))  # one each
+            assert order[:2] == ["a", "b"]  # without turns: b evaluates before the reply
+            while "reply" not in order:
+                await asyncio.sleep(0)
+        order.clear()
+        turns = Turns()
+        await asyncio.gather(*(instrument(n, turns) for n in "abc"))
+        assert order == ["a", "reply", "b", "c"]
+    finally:
+        loop.remove_reader(ours)
+        ours.close()
+        theirs.close()
+
+
 def test_message_ids_are_the_ones_uuid_and_svckit_derive():
     """Faster id arithmetic, same ids: a replay after an upgrade must find its rows."""
     import uuid

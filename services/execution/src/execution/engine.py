@@ -63,6 +63,7 @@ class Engine:
         self.later = ledger.Deferred(self.js, self.pool, self.idle)
         self._quiet: list[tuple[list, asyncio.Future]] = []
         self._quiet_task: asyncio.Task | None = None
+        self.turns = ledger.Turns()
 
     # --- ownership ------------------------------------------------------------------------
 
@@ -236,7 +237,8 @@ class Engine:
                 ctx = Context(market_open=market_open, stale_feed=group.stale,
                               account_pnl=self.account_pnl, pacer_ok=self._pace,
                               view=read_bar(bar))
-                self._evaluate(group, bar, seq, ctx, advances, decided, quiet)
+                async with self.turns.turn():
+                    self._evaluate(group, bar, seq, ctx, advances, decided, quiet)
                 if advances:
                     await self.commit(decided, advances)
             if quiet:

@@ -151,6 +151,31 @@ class Idle:
             await asyncio.sleep(min(self.settle_s - gap, left))
 
 
+class Turns:
+    """Instruments evaluate one at a time, with a turn of the event loop between two.
+
+    All bars of a minute arrive in one read, and asyncio runs every ready handler before it
+    looks at the sockets again: the first instrument's commit reply, and so its intents,
+    waited until every instrument had been evaluated. Between two turns here the loop polls
+    its sockets, so replies are read and intents published while later instruments are still
+    being evaluated (and ticks checked against stops).
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def turn(self):
+        """Hold the turn (synchronous work only inside); the next starts a loop turn later."""
+        await self._lock.acquire()
+        try:
+            yield
+        finally:
+            # released from the next loop iteration: a waiter woken now would run in this
+            # one, before the loop polls its sockets
+            asyncio.get_running_loop().call_soon(self._lock.release)
+
+
 class Deferred:
     """Events to publish and outbox rows to mark sent, once the engine is idle.
 
