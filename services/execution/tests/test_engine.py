@@ -127,6 +127,51 @@ async def test_stop_loss_fires_on_a_tick_and_closes_the_trade(app, nc, fakes, cl
     assert got["stats"]["totalOrders"] == 2 and got["stats"]["realizedPnl"] == "-1.10"
 
 
+async def test_stops_hit_by_the_ticks_of_one_read_are_committed_together(app, nc, fakes, clock):
+    """The market moves: one read brings a tick of each instrument, each hitting a stop. Their
+    exits go to Postgres in one commit (a commit each made the last exit wait behind all the
+    others), and each trade closes as before."""
+    from types import SimpleNamespace
+
+    from contracts import backtest as bt
+
+    instruments = ["21", "22", "23"]
+    deps = []
+    for sec in instruments:
+        fakes.strategies[("u1", f"s{sec}")] = strategy(
+            "u1", sid=f"s{sec}", stop_loss_pct="1", max_positions=1, **ALWAYS,
+            instrument=bt.StrategyInstrument(segment="NSE_EQ", security_id=sec, symbol=f"X{sec}"))
+        fakes.add_account("u1", f"a{sec}")
+        status, dep = await call(nc, ex.CREATE_DEPLOYMENT,
+                                 {"strategyId": f"s{sec}", "accountId": f"a{sec}"}, "u1")
+        assert status == 200, dep
+        deps.append(dep["id"])
+    await until(lambda: all(d in app.engine.runners for d in deps), what="runners")
+    for sec in instruments:
+        bar = make_bar(DAY, 100.0, 100.5, 99.5, 100.0, sid=sec)
+        clock.set(bar.end)
+        await publish_bar(nc.jetstream(), bar)
+    await _fill(app, fakes, 10_000, DAY + timedelta(minutes=1), 3)
+    await until(lambda: all(any(t.stop for t in app.engine.runners[d].trades.values())
+                            for d in deps), what="stop levels known")
+
+    commits: list[list[str]] = []
+    app.engine.on_commit.append(lambda decided: commits.append(sorted(r.id for r, _ in decided)))
+    at = DAY + timedelta(minutes=1, seconds=5)
+    groups = {g.key[2]: g for g in app.engine.groups.values()}
+    ticks = [SimpleNamespace(data=encode(Tick(event_id=f"t{sec}", ts_event=at, ts_init=at,
+                                              segment="NSE_EQ", security_id=sec, ltp=9_890,
+                                              ltt=at))) for sec in instruments]
+    # handled in one event-loop iteration, as the ticks of one read are
+    await asyncio.gather(*(app.engine.on_tick(groups[sec], t)
+                           for sec, t in zip(instruments, ticks, strict=True)))
+    assert commits == [sorted(deps)]
+    await _fill(app, fakes, 9_890, at, 3)
+    for dep in deps:
+        status, trades = await call(nc, ex.LIST_TRADES, {"deploymentId": dep}, "u1")
+        assert [(t["status"], t["exitReason"]) for t in trades["items"]] == [("closed", "stop_loss")]
+
+
 async def test_kill_switch_stops_flattens_and_switches_the_broker(app, nc, fakes, clock):
     deps = [await _deploy(app, nc, fakes, sid=s, account=s + "-acct") for s in ("s1", "s2")]
     await _bar(app, nc, clock, deps, 0)

@@ -170,6 +170,16 @@ async def test_idle_waits_for_the_urgent_work_to_settle():
         assert 0.5 <= time.monotonic() - started < 2.0
 
 
+def test_tick_decisions_are_chunked_without_splitting_a_deployment():
+    from execution.engine import chunked
+
+    a, b, c = object(), object(), object()
+    decided = [(a, 1), (a, 2), (a, 3), (b, 1), (c, 1), (c, 2)]
+    assert chunked(decided, 2) == [[(a, 1), (a, 2), (a, 3)], [(b, 1), (c, 1), (c, 2)]]
+    assert chunked(decided, 32) == [decided]
+    assert chunked([], 32) == [[]]
+
+
 async def test_turns_let_the_loop_read_its_sockets_between_two_instruments():
     """All bars of a minute are ready at once; between two instruments' evaluations the loop
     reads what arrived (a commit's reply), so its intents need not wait for every instrument."""

@@ -34,6 +34,19 @@ from .state import catch_up, load_trades, reconcile, warm_up
 log = get_logger(__name__)
 _bar_decoder = msgspec.json.Decoder(Bar)
 _tick_decoder = msgspec.json.Decoder(Tick)
+TICK_COMMIT_DECISIONS = 32
+"""Stops and targets hit by the ticks of one read go to Postgres in commits of about this
+many decisions (`Engine.commit_ticked`)."""
+
+
+def chunked(decided: list[tuple[Runner, Decision]], size: int) -> list[list]:
+    """Split decisions into runs of about `size`, never splitting one deployment's."""
+    chunks: list[list] = [[]]
+    for item in decided:
+        if len(chunks[-1]) >= size and item[0] is not chunks[-1][-1][0]:
+            chunks.append([])
+        chunks[-1].append(item)
+    return chunks
 
 
 class Engine:
@@ -64,6 +77,8 @@ class Engine:
         self._quiet: list[tuple[list, asyncio.Future]] = []
         self._quiet_task: asyncio.Task | None = None
         self.turns = ledger.Turns()
+        self._ticked: list[tuple[Runner, Decision]] = []
+        self._tick_commit: asyncio.Task | None = None
 
     # --- ownership ------------------------------------------------------------------------
 
@@ -274,7 +289,27 @@ class Engine:
                    for dec in r.on_tick(tick.ltp, tick.ltt)]
         if decided:
             with self.idle.urgent():
-                await self.commit(decided, None)
+                await self.commit_ticked(decided)
+
+    async def commit_ticked(self, decided: list[tuple[Runner, Decision]]) -> None:
+        """Commit the stops and targets that the ticks of one read hit, together.
+
+        When the market moves, one read brings a tick of many instruments, each hitting a
+        stop or two; a commit each (about 1 ms of Postgres for the call, 0.1 for the
+        decision) made fifty exits wait behind fifty commits. The first of them starts a
+        commit that runs an event-loop iteration later, once every tick of the read has been
+        checked; the others join it. Up to `TICK_COMMIT_DECISIONS` decisions a commit, and
+        the commits run side by side: one transaction uses one Postgres core.
+        """
+        self._ticked += decided
+        if self._tick_commit is None:
+            self._tick_commit = asyncio.create_task(self._commit_ticked())
+        await asyncio.shield(self._tick_commit)
+
+    async def _commit_ticked(self) -> None:
+        batch, self._ticked, self._tick_commit = self._ticked, [], None
+        await asyncio.gather(*(self.commit(chunk, None)
+                               for chunk in chunked(batch, TICK_COMMIT_DECISIONS)))
 
     async def commit(self, decided: list[tuple[Runner, Decision]],
                      advances: list | None) -> None:
