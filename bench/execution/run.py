@@ -1,6 +1,7 @@
 """Execution benchmark: bar close -> order intent and tick -> stop-loss exit latency.
 
-`uv run python bench/execution/run.py [--sizes 1,100,1000] [--scenario burst|session] [--write]`
+`uv run python bench/execution/run.py [--sizes 1,100,1000] [--scenario burst|session|ticks|both]
+[--write]` (both: burst and session)
 
 Starts an embedded NATS (JetStream) and Postgres, runs the real execution service
 (`execution.app.build_app`, uvloop) in a process of its own, and plays marketdata and the
@@ -26,6 +27,14 @@ warm-up minutes (09:15-09:59 IST, not measured) the next 60 minutes are measured
 deployment is evaluated and its state stored on every bar, and those whose rule fires send an
 entry intent (no broker fills them, so each up-cross is a new entry).
 
+`--scenario ticks`, a falling market: N deployments (one paper account each, spread over up
+to 50 instruments) each hold one position; the deployments of an instrument have their stops
+5 paise apart (99.95, 99.90, ...). Each step publishes one tick per instrument (all at once,
+as the feed delivers a moment when everything moves) just below the next stop, so every
+instrument exits one position per tick: a stop is hit while the instrument's other
+deployments are checked and hold. The next step follows once the exits arrived. Two bars
+first warm the engine up (not measured), as the burst's first round does.
+
 p50/p99 over all intents of all rounds; the next round starts once the last one arrived.
 The session also reports the CPU milliseconds per measured minute that the engine, Postgres,
 NATS and this process spent (`cpu_ms_per_minute`): on a noisy machine the work done varies
@@ -33,7 +42,7 @@ far less than the tail latency, so it is the figure to compare two versions of t
 
 Diagnostics on stderr: `BENCH_TRACE=1` prints each measured session minute (intents, their
 first and last latency, the CPU milliseconds the engine, Postgres, NATS and this process
-spent on it); `BENCH_PGSTATS=1` prints table statistics and the calls and time of
+spent on it) and each step of the ticks scenario; `BENCH_PGSTATS=1` prints table statistics and the calls and time of
 `record_decisions` at the end. `BENCH_POOL=n` sets the engine's Postgres pool (10).
 """
 
@@ -70,6 +79,7 @@ from svckit.jetstream import ensure_stream
 
 DAY = datetime(2025, 7, 24, 3, 45, tzinfo=UTC)
 STOPS = (9_850, 9_800, 9_750, 9_700, 9_650)
+TICK_STEP = 5  # paise between the stops of an instrument's deployments (ticks scenario)
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "data" / "ohlc"
 STOCKS = ("RELIANCE", "TCS", "ICICIBANK", "BHARTIARTL", "BAJAJ-AUTO")
@@ -119,18 +129,22 @@ def _start_engines(nats_url: str, dsn: str, n: int, clock_at: datetime, replicas
 # --- seeding --------------------------------------------------------------------------------
 
 
-async def _seed(pool, n: int, n_instr: int, session: bool) -> None:
+async def _seed(pool, n: int, n_instr: int, scenario: str) -> None:
     rows, trades = [], []
     for i in range(n):
         dep = uuid.uuid4()
         sma = 5 + i // 50 % 20
         entry, exit_ = (f"close crosses above sma({sma})", f"close crosses below sma({sma})") \
-            if session else ("close crosses above 100", "close < 0")
+            if scenario == "session" else ("close crosses above 101", "close < 0") \
+            if scenario == "ticks" else ("close crosses above 100", "close < 0")
         rows.append((dep, f"user{i % 100}", f"s{i}", f"acct{i}", str(1000 + i % n_instr),
                      entry, exit_))
-        if not session:
-            trades += [(f"t{i}-{k}", dep, f"user{i % 100}", f"s{i}", f"acct{i}",
-                        str(1000 + i % n_instr), stop) for k, stop in enumerate(STOPS)]
+        # burst: five positions, stops 98.50 .. 96.50; ticks: one, its stop 5 paise below the
+        # one of the instrument's previous deployment
+        stops = STOPS if scenario == "burst" else \
+            (10_000 - TICK_STEP * (1 + i // n_instr),) if scenario == "ticks" else ()
+        trades += [(f"t{i}-{k}", dep, f"user{i % 100}", f"s{i}", f"acct{i}",
+                    str(1000 + i % n_instr), stop) for k, stop in enumerate(stops)]
     # one transaction: the engine claims deployments as soon as they are visible, and one
     # claimed before its trades were written would run without them
     async with pool.acquire() as conn, conn.transaction():
@@ -275,7 +289,7 @@ async def _run(nats_url: str, dsn: str, n: int, scenario: str, rounds: int,
         await _wait_schema(pool)
         desk = Desk(nc, js, pool, n)
         await desk.start()
-        await _seed(pool, n, n_instr, session)
+        await _seed(pool, n, n_instr, scenario)
         await desk.running()
         # statistics, as autovacuum's analyze would have them on a table this size in a
         # minute: planned on an empty table's, a bar's UPDATE scans every deployment
@@ -286,10 +300,13 @@ async def _run(nats_url: str, dsn: str, n: int, scenario: str, rounds: int,
         gc.freeze()
         gc.disable()
         try:
+            sids = [str(1000 + k) for k in range(n_instr)]
             if session:
                 res = await _session(desk, series)
+            elif scenario == "ticks":
+                res = await _ticks(desk, sids)
             else:
-                res = await _burst(desk, [str(1000 + k) for k in range(n_instr)], rounds)
+                res = await _burst(desk, sids, rounds)
         finally:
             gc.enable()
             gc.unfreeze()
@@ -341,6 +358,38 @@ async def _burst(desk: Desk, sids: list[str], rounds: int) -> dict:
             "bar_p99_ms": _pct(bar_lat, 99), "bar_max_ms": _pct(bar_lat, 100),
             "tick_samples": len(tick_lat), "tick_p50_ms": _pct(tick_lat, 50),
             "tick_p99_ms": _pct(tick_lat, 99), "tick_max_ms": _pct(tick_lat, 100)}
+
+
+async def _ticks(desk: Desk, sids: list[str]) -> dict:
+    """Step the price of every instrument down through its deployments' stops, one a tick."""
+    # warm-up, not measured: a quiet bar, then one where every deployment enters (pending
+    # entries: the stops below watch only the positions held). Each pooled connection's
+    # first commit compiles record_decisions and plans its statements (10-15 ms).
+    for minute, price in ((1, 100.5), (2, 101.5)):  # the bars' lows stay above every stop
+        await desk.settled(await desk.bars([_bar(sid, minute, price) for sid in sids]))
+    desk.take()
+    # and the entries' events and outbox marks are done with (a second later in real time)
+    await _wait(desk._count, "SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL",
+                True, 60, "outbox drained")
+    lat = []
+    steps = -(-desk.n // len(sids))
+    for k in range(1, steps + 1):
+        at = DAY + timedelta(seconds=k)
+        ltp = 10_000 - TICK_STEP * k - 1  # below the k-th stop of each instrument, above the next
+        await desk.ticks([Tick(event_id=f"t{sid}-{k}", ts_event=at, ts_init=at, segment="NSE_EQ",
+                               security_id=sid, ltp=ltp, ltt=at) for sid in sids])
+        want = sum(1 for i in range(desk.n) if i // len(sids) == k - 1)
+        await _wait(lambda: _now(sum(i.tag == "stop_loss" for _, i in desk.arrivals)), None,
+                    want, 60, "stop intents")
+        got = desk.take("stop_loss")
+        if os.environ.get("BENCH_TRACE"):
+            print(f"step {k}: {len(got)} exits, min {1000 * min(got):.1f}"
+                  f" max {1000 * max(got):.1f} ms", file=sys.stderr)
+        lat += got
+        await asyncio.sleep(0.05)  # the events and outbox marks of this step settle
+    return {"tick_samples": len(lat), "tick_p50_ms": _pct(lat, 50),
+            "tick_p90_ms": _pct(lat, 90), "tick_p99_ms": _pct(lat, 99),
+            "tick_max_ms": _pct(lat, 100)}
 
 
 def _cpu_ms() -> dict[str, int]:
@@ -430,8 +479,9 @@ def _write(results: list[dict], load: tuple, rounds: int) -> None:
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         intents = r.get("intents", r.get("bar_samples", 0)) + r.get("tick_samples", 0)
-        lines.append(f"| {r['scenario']} | {r['deployments']:,} | {intents:,} | {r['bar_p50_ms']} |"
-                     f" {r['bar_p99_ms']} | {r['bar_max_ms']} | {r.get('tick_p50_ms', '–')} |"
+        lines.append(f"| {r['scenario']} | {r['deployments']:,} | {intents:,} |"
+                     f" {r.get('bar_p50_ms', '–')} | {r.get('bar_p99_ms', '–')} |"
+                     f" {r.get('bar_max_ms', '–')} | {r.get('tick_p50_ms', '–')} |"
                      f" {r.get('tick_p99_ms', '–')} | {r.get('tick_max_ms', '–')} |")
     with (HERE / "RESULTS.md").open("a") as f:
         f.write("\n".join(lines) + "\n")
@@ -440,7 +490,7 @@ def _write(results: list[dict], load: tuple, rounds: int) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1,100,1000")
-    ap.add_argument("--scenario", choices=("burst", "session", "both"), default="burst")
+    ap.add_argument("--scenario", choices=("burst", "session", "ticks", "both"), default="burst")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--replicas", type=int, default=1, help="engine processes sharing the deployments")
     ap.add_argument("--write", action="store_true", help="append the figures to RESULTS.md")
