@@ -170,6 +170,53 @@ async def test_idle_waits_for_the_urgent_work_to_settle():
         assert 0.5 <= time.monotonic() - started < 2.0
 
 
+async def test_instruments_decided_while_postgres_is_busy_share_the_next_commit():
+    """One commit runs; the instruments decided meanwhile go together in the next one, which
+    starts as that one returns; each caller returns once its decisions are committed."""
+    import asyncio
+
+    from execution.engine import GroupCommit
+
+    calls: list[tuple[list, list]] = []
+    gate = asyncio.Event()
+
+    async def commit(decided, advances):
+        calls.append((decided, advances))
+        if len(calls) == 1:
+            await gate.wait()  # Postgres is busy with the first
+        if "boom" in decided:
+            raise RuntimeError("lost the connection")
+
+    group = GroupCommit(commit, 1)
+    first = asyncio.create_task(group.submit(["a"], ["adv-a"]))
+    await asyncio.sleep(0)
+    later = [asyncio.create_task(group.submit([x], [f"adv-{x}"])) for x in "bc"]
+    await asyncio.sleep(0.01)
+    assert calls == [(["a"], ["adv-a"])] and not any(t.done() for t in later)
+    gate.set()
+    await asyncio.gather(first, *later)
+    assert calls[1] == (["b", "c"], ["adv-b", "adv-c"])
+
+    gate.clear()  # a failed commit fails every caller of it, and the next one still runs
+    calls.clear()
+    blocked = asyncio.create_task(group.submit(["d"], []))
+    await asyncio.sleep(0)
+    failing = [asyncio.create_task(group.submit([x], [])) for x in ("boom", "e")]
+    await asyncio.sleep(0)
+    gate.set()
+    await blocked
+    results = await asyncio.gather(*failing, return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    await group.submit(["f"], [])
+    assert calls[-1] == (["f"], [])
+
+    calls.clear()  # 0: every instrument commits on its own, at once
+    alone = GroupCommit(commit, 0)
+    calls.append(("already", "one"))  # not the first call: nothing blocks
+    await asyncio.gather(alone.submit(["x"], []), alone.submit(["y"], []))
+    assert calls[1:] == [(["x"], []), (["y"], [])]
+
+
 def test_tick_decisions_are_chunked_without_splitting_a_deployment():
     from execution.engine import chunked
 

@@ -49,6 +49,60 @@ def chunked(decided: list[tuple[Runner, Decision]], size: int) -> list[list]:
     return chunks
 
 
+class GroupCommit:
+    """Bar decisions of several instruments in one commit while Postgres is busy.
+
+    At a minute close twenty to forty instruments decide something, one after the other
+    (`ledger.Turns`). A commit each cost Postgres about 0.25 ms for the call beside 0.13 per
+    decision, on two cores it shares with the engine: in the busiest minutes the last intents
+    waited for the commits ahead of them. At most `in_flight` commits run at once; the
+    instruments decided meanwhile go together in the next one, which starts as soon as one
+    returns, so a quiet moment still commits an instrument at once. 0: a commit each.
+    """
+
+    def __init__(self, commit, in_flight: int) -> None:
+        self._commit = commit
+        self.in_flight = in_flight
+        self._running = 0
+        self._decided: list = []
+        self._advances: list = []
+        self._done: asyncio.Future | None = None
+
+    async def submit(self, decided: list, advances: list) -> None:
+        """Commit (with others, when Postgres is busy); return once it is committed."""
+        if self.in_flight <= 0:
+            await self._commit(decided, advances)
+            return
+        self._decided += decided
+        self._advances += advances
+        if self._done is None:
+            self._done = asyncio.get_running_loop().create_future()
+        done = self._done
+        self._start()
+        await asyncio.shield(done)
+
+    def _start(self) -> None:
+        while self._running < self.in_flight and self._done is not None:
+            decided, advances, done = self._decided, self._advances, self._done
+            self._decided, self._advances, self._done = [], [], None
+            self._running += 1
+            asyncio.get_running_loop().create_task(self._run(decided, advances, done))
+
+    async def _run(self, decided: list, advances: list, done: asyncio.Future) -> None:
+        try:
+            await self._commit(decided, advances)
+        except Exception as exc:  # every caller of this commit gets it
+            done.set_exception(exc)
+        except BaseException:  # cancelled (shutdown): nobody may take it as committed
+            done.cancel()
+            raise
+        else:
+            done.set_result(None)
+        finally:
+            self._running -= 1
+            self._start()
+
+
 class Engine:
     """Runs the deployments this replica owns."""
 
@@ -77,6 +131,7 @@ class Engine:
         self._quiet: list[tuple[list, asyncio.Future]] = []
         self._quiet_task: asyncio.Task | None = None
         self.turns = ledger.Turns()
+        self.bar_commits = GroupCommit(self.commit, settings.commit_in_flight)
         self._ticked: list[tuple[Runner, Decision]] = []
         self._tick_commit: asyncio.Task | None = None
 
@@ -255,7 +310,7 @@ class Engine:
                 async with self.turns.turn():
                     self._evaluate(group, bar, seq, ctx, advances, decided, quiet)
                 if advances:
-                    await self.commit(decided, advances)
+                    await self.bar_commits.submit(decided, advances)
             if quiet:
                 # still under the group's lock: its next bar waits until this one is stored
                 await self.store_quiet(quiet)
