@@ -95,15 +95,35 @@ class Outgoing:
             await _mark(pool, sent)
 
 
-async def _publish(js: JetStreamContext, items: list[tuple[str, bytes, str]]) -> list[str]:
-    """Publish at once; return the outbox rows of those JetStream acknowledged."""
+PUBLISH_TIMEOUT_S = 5.0
+"""How long a publish waits for JetStream's acknowledgement before the relay takes over."""
+
+
+async def _publish(js: JetStreamContext, items: list[tuple[str, bytes, str]],
+                   timeout: float = PUBLISH_TIMEOUT_S) -> list[str]:
+    """Publish at once; return the outbox rows of those JetStream acknowledged.
+
+    `publish_async` sends every message before waiting for any acknowledgement, and the
+    acknowledgements come back on one subscription: `publish` made a request of each (an
+    inbox, a timer, a future), a third of the engine's cost of an intent. An unacknowledged
+    message is not marked, so the relay sends it again after its grace (same message id).
+    """
     if not items:
         return []
-    results = await asyncio.gather(
-        *(js.publish(s, p, headers={hd.MSG_ID: m}) for s, p, m in items),
-        return_exceptions=True)
-    return [outbox_row_id(m) for (_, _, m), r in zip(items, results, strict=True)
-            if not isinstance(r, BaseException)]
+    futures: list[asyncio.Future | None] = []
+    for s, p, m in items:
+        try:
+            futures.append(await js.publish_async(s, p, headers={hd.MSG_ID: m}))
+        except Exception as exc:  # connection closed or draining: the relay sends it later
+            log.warning("outbox.publish_failed", subject=s, error=str(exc))
+            futures.append(None)
+    waiting = [f for f in futures if f is not None]
+    if waiting:
+        _, late = await asyncio.wait(waiting, timeout=timeout)
+        for f in late:  # frees its slot; the relay publishes it after its grace
+            f.cancel()
+    return [outbox_row_id(m) for (_, _, m), f in zip(items, futures, strict=True)
+            if f is not None and not f.cancelled() and f.exception() is None]
 
 
 class Idle:
