@@ -250,6 +250,8 @@ def outbox_row_id(msg_id: str) -> str:
     """Return the outbox row id svckit derives from a message id (`outbox.enqueue`)."""
     if _CANONICAL.fullmatch(msg_id):  # our own event ids: the UUID as it is written
         return msg_id
+    if len(msg_id) < 32:  # no UUID spelling is this short (intent ids are 26 characters)
+        return uuid5(_URL, msg_id)
     try:
         return str(uuid.UUID(msg_id))
     except ValueError:
@@ -309,19 +311,24 @@ async def commit(conn: asyncpg.Connection, out: Outgoing, owner: str | None,
     hdrs = tracing.inject({})
     ids: dict[str, None] = {}
     intents, trades, exits, logs, messages = [], [], [], [], []
+    bars: dict[int, tuple] = {}  # id(bar) -> its log document and event snapshot
     for dep, dec in decided:
         user, dep_id = dep["user_id"], str(dep["id"])
         ids[dep_id] = None
+        # an instrument's deployments decide on the same bar: spell it out once
+        bar_doc, snap = bars.get(id(dec.bar)) or bars.setdefault(
+            id(dec.bar), (_bar_doc(dec), _snapshot(dec)))
+        values = _values(dec)
         if dec.kind == "refusal":
             ev = SignalRefused(
                 event_id=stable_id(dep_id, dec.ts.isoformat(), dec.action, "refused"),
-                reasons=dec.reasons, **_common(dep, dec, now))
+                reasons=dec.reasons, **_common(dep, dec, now, snap, values))
             messages.append((subjects.user_event(user, SIGNAL_DOMAIN, "refused"), encode(ev),
                              ev.event_id, None, dep_id))
             logs.append(dict(deployment_id=dep_id, user_id=user, ts=dec.ts, kind="refusal",
                              action=dec.action, intent_id=None, reasons=dec.reasons,
                              message=f"{dec.action} refused: " + "; ".join(dec.reasons),
-                             bar=_bar_doc(dec), values=_values(dec)))
+                             bar=bar_doc, values=values))
             continue
         iid = dec.intent_id
         intents.append(dict(intent_id=iid, deployment_id=dep_id, user_id=user,
@@ -345,13 +352,13 @@ async def commit(conn: asyncpg.Connection, out: Outgoing, owner: str | None,
         messages.append((subjects.order_intent(dep["account_id"]), encode(intent), iid, iid,
                          dep_id))
         ev = SignalGenerated(event_id=stable_id(iid, "signal"), intent_id=iid,
-                             **_common(dep, dec, now))
+                             **_common(dep, dec, now, snap, values))
         messages.append((subjects.user_event(user, SIGNAL_DOMAIN, "generated"), encode(ev),
                          ev.event_id, iid, dep_id))
         logs.append(dict(deployment_id=dep_id, user_id=user, ts=dec.ts, kind="signal",
                          action=dec.action, intent_id=iid, reasons=[],
                          message=f"{dec.action} {dec.side} {dec.quantity}: {dec.rule}",
-                         bar=_bar_doc(dec), values=_values(dec)))
+                         bar=bar_doc, values=values))
     doc: dict = {"intents": intents, "trades": trades, "exits": exits, "logs": logs,
                  "headers": hdrs, "id_header": hd.MSG_ID,
                  "outbox": [dict(id=outbox_row_id(m), subject=s, msg_id=m, gate=g,
@@ -373,12 +380,13 @@ async def commit(conn: asyncpg.Connection, out: Outgoing, owner: str | None,
     return kept, fresh
 
 
-def _common(dep: dict, dec: Decision, now: datetime) -> dict:
+def _common(dep: dict, dec: Decision, now: datetime, snap: BarSnapshot | None,
+            values: dict) -> dict:
     return dict(deployment_id=str(dep["id"]), user_id=dep["user_id"],
                 strategy_id=dep["strategy_id"], account_id=dep["account_id"],
                 segment=dep["segment"], security_id=dep["security_id"], action=dec.action,
-                side=dec.side, quantity=dec.quantity, rule=dec.rule, bar=_snapshot(dec),
-                price=dec.price, values=_values(dec), ts_event=dec.ts, ts_init=now)
+                side=dec.side, quantity=dec.quantity, rule=dec.rule, bar=snap,
+                price=dec.price, values=values, ts_event=dec.ts, ts_init=now)
 
 
 async def deployment_event(conn: asyncpg.Connection, out: Outgoing, cls: type[DeploymentEvent],
