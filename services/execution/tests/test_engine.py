@@ -255,6 +255,26 @@ async def test_a_message_jetstream_does_not_acknowledge_is_left_to_the_relay(app
     assert app.js.publish_async_pending() == 0  # the late one's slot was given back
 
 
+async def test_publishing_gives_up_when_nats_never_acknowledges(app, nc):
+    """With every slot for unacknowledged publishes taken (NATS away), a publish waits for
+    a free one only so long, then leaves its messages to the relay: it never hangs."""
+    async def swallow(msg):
+        pass
+
+    await nc.subscribe("test.silent.>", cb=swallow)
+    await nc.flush()
+    stuck = [await app.js.publish_async("test.silent.x", b"{}") for _ in range(4000)]
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    async with asyncio.timeout(5):  # a publish that waits for a slot forever fails here
+        marked = await ledger._publish(app.js, [
+            (subjects.user_event("u-relay", "signal", "generated"), b"{}",
+             "9f0b7f0e-3d2a-4d7c-8a8e-000000000004")], timeout=0.3)
+    assert marked == [] and loop.time() - t0 < 2
+    for f in stuck:
+        f.cancel()
+
+
 async def test_the_intent_goes_out_before_the_events_of_its_decision(app, nc, fakes, clock):
     """The broker's intent is published as the commit returns; the signal event and the
     outbox marks wait until the engine has decided the bars still in front of it."""

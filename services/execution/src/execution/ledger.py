@@ -97,6 +97,8 @@ class Outgoing:
 
 PUBLISH_TIMEOUT_S = 5.0
 """How long a publish waits for JetStream's acknowledgement before the relay takes over."""
+PUBLISH_PENDING_BOUNDED = 3_000
+"""From this many unacknowledged publishes on, waiting for a free slot is bounded."""
 
 
 async def _publish(js: JetStreamContext, items: list[tuple[str, bytes, str]],
@@ -113,10 +115,17 @@ async def _publish(js: JetStreamContext, items: list[tuple[str, bytes, str]],
     futures: list[asyncio.Future | None] = []
     for s, p, m in items:
         try:
-            futures.append(await js.publish_async(s, p, headers={hd.MSG_ID: m}))
-        except Exception as exc:  # connection closed or draining: the relay sends it later
-            log.warning("outbox.publish_failed", subject=s, error=str(exc))
-            futures.append(None)
+            # nats-py holds at most 4,000 unacknowledged publishes; a slot frees as an
+            # acknowledgement comes. Near the limit, wait for one at most `timeout` (a bound
+            # costs a task per publish, so only there): NATS is away, the relay sends the rest
+            stall = timeout if js.publish_async_pending() >= PUBLISH_PENDING_BOUNDED else None
+            futures.append(await js.publish_async(s, p, headers={hd.MSG_ID: m},
+                                                  wait_stall=stall))
+        except Exception as exc:  # connection closed, draining or stalled
+            log.warning("outbox.publish_failed", subject=s, error=repr(exc),
+                        left_to_relay=len(items) - len(futures))
+            futures += [None] * (len(items) - len(futures))
+            break
     waiting = [f for f in futures if f is not None]
     if waiting:
         _, late = await asyncio.wait(waiting, timeout=timeout)
