@@ -175,7 +175,7 @@ async def test_instruments_decided_while_postgres_is_busy_share_the_next_commit(
     starts as that one returns; each caller returns once its decisions are committed."""
     import asyncio
 
-    from execution.engine import GroupCommit
+    from execution.batching import GroupCommit
 
     calls: list[tuple[list, list]] = []
     gate = asyncio.Event()
@@ -218,7 +218,7 @@ async def test_instruments_decided_while_postgres_is_busy_share_the_next_commit(
 
 
 def test_tick_decisions_are_chunked_without_splitting_a_deployment():
-    from execution.engine import chunked
+    from execution.batching import chunked
 
     a, b, c = object(), object(), object()
     decided = [(a, 1), (a, 2), (a, 3), (b, 1), (c, 1), (c, 2)]

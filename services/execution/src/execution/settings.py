@@ -41,7 +41,7 @@ class ExecutionSettings(ServiceSettings):
     request_timeout_s: float = 5.0
     commit_in_flight: int = 2
     """Bar commits running at once; instruments decided while they run join the next one
-    (`engine.GroupCommit`). About Postgres's cores; 0 commits every instrument on its own."""
+    (`batching.GroupCommit`). About Postgres's cores; 0 commits every instrument on its own."""
     state_every_bars: int = 15
     """Store a deployment's evaluator state every this many bars; on a restart the bars since
     are replayed from MD_BARS. 1 stores it on every bar."""
