@@ -325,8 +325,9 @@ async def commit(conn: asyncpg.Connection, out: Outgoing, owner: str | None,
         user, dep_id = dep["user_id"], str(dep["id"])
         ids[dep_id] = None
         # an instrument's deployments decide on the same bar: spell it out once
-        bar_doc, snap = bars.get(id(dec.bar)) or bars.setdefault(
-            id(dec.bar), (_bar_doc(dec), _snapshot(dec)))
+        if id(dec.bar) not in bars:
+            bars[id(dec.bar)] = (_bar_doc(dec), _snapshot(dec))
+        bar_doc, snap = bars[id(dec.bar)]
         values = _values(dec)
         if dec.kind == "refusal":
             ev = SignalRefused(
