@@ -45,6 +45,7 @@ class GroupCommit:
         self._decided: list = []
         self._advances: list = []
         self._done: asyncio.Future | None = None
+        self._tasks: set[asyncio.Task] = set()  # the loop holds tasks weakly: keep them here
 
     async def submit(self, decided: list, advances: list) -> None:
         """Commit (with others, when Postgres is busy); return once it is committed."""
@@ -64,7 +65,9 @@ class GroupCommit:
             decided, advances, done = self._decided, self._advances, self._done
             self._decided, self._advances, self._done = [], [], None
             self._running += 1
-            asyncio.get_running_loop().create_task(self._run(decided, advances, done))
+            task = asyncio.get_running_loop().create_task(self._run(decided, advances, done))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _run(self, decided: list, advances: list, done: asyncio.Future) -> None:
         try:

@@ -64,6 +64,7 @@ class Engine:
         self.later = ledger.Deferred(self.js, self.pool, self.idle)
         self._quiet: list[tuple[list, asyncio.Future]] = []
         self._quiet_task: asyncio.Task | None = None
+        self._background: set[asyncio.Task] = set()  # tasks run unnamed; the loop's refs are weak
         self.turns = ledger.Turns()
         self.bar_commits = GroupCommit(self.commit, settings.commit_in_flight)
         self._ticked: list[tuple[Runner, Decision]] = []
@@ -188,13 +189,12 @@ class Engine:
         if not peers:
             self.by_account.pop(runner.row["account_id"], None)
         log.info("deployment.dropped", deployment_id=dep_id)
-        key = (runner.row["timeframe"], runner.row["segment"], runner.row["security_id"])
-        group = self.groups.get(key)
+        group = self.group_of(runner)
         if group is not None:
             group.runners.pop(dep_id, None)
             if not group.runners:
                 await feeds.close(group)
-                self.groups.pop(key, None)
+                self.groups.pop(group.key, None)
 
     async def shutdown(self) -> None:
         """Close every subscription and hand the deployments back."""
@@ -344,6 +344,8 @@ class Engine:
         self._quiet.append((rows, done))
         if self._quiet_task is None:
             self._quiet_task = asyncio.create_task(self._flush_quiet())
+            self._background.add(self._quiet_task)
+            self._quiet_task.add_done_callback(self._background.discard)
         lost = await done
         for dep_id in lost:
             await self.drop(dep_id)

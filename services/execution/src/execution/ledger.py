@@ -218,6 +218,7 @@ class Deferred:
         self.marks: list[str] = []
         self.items: list[tuple[str, bytes, str]] = []
         self.task: asyncio.Task | None = None
+        self._flushing: set[asyncio.Task] = set()  # the loop holds tasks weakly
 
     def add(self, sent: list[str], items: list[tuple[str, bytes, str]]) -> None:
         """Queue rows already published (to mark) and messages to publish."""
@@ -227,6 +228,9 @@ class Deferred:
         self.items += items
         if self.task is None:
             self.task = asyncio.create_task(self._later())
+            # `task` is cleared while it still flushes (the next additions start another)
+            self._flushing.add(self.task)
+            self.task.add_done_callback(self._flushing.discard)
 
     async def _later(self) -> None:
         try:
