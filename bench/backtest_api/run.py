@@ -36,7 +36,7 @@ from contracts import headers as h
 from report import write_results
 from svckit.infra.nats import start_nats
 from svckit.infra.pgadmin import create_database, create_service_role
-from svckit.infra.postgres import start_postgres
+from svckit.infra.postgres import remove_cluster, start_postgres
 from svckit.nats import request
 
 N_BARS = 1_000_000
@@ -138,6 +138,7 @@ def main() -> None:
     try:
         rows = asyncio.run(bench(work, args.repeat))
     finally:
+        remove_cluster(work / "pg")
         shutil.rmtree(work, ignore_errors=True)
     if args.write:
         write_results(rows)

@@ -47,7 +47,7 @@ from brokerage.testing import order_intent, publish_intent, user_headers
 from contracts import brokerage as b
 from svckit.infra.nats import start_nats
 from svckit.infra.pgadmin import create_database, create_service_role
-from svckit.infra.postgres import start_postgres
+from svckit.infra.postgres import remove_cluster, start_postgres
 from svckit.infra.probe import free_port, http_status, wait_for
 from svckit.infra.redis import start_redis
 from svckit.nats import request
@@ -269,6 +269,7 @@ async def main(args: argparse.Namespace) -> None:
         if args.keep:
             print(f"logs kept in {base}")
         else:
+            remove_cluster(base / "pg")
             shutil.rmtree(base, ignore_errors=True)
     res["load_start"], res["load_end"] = load_start, os.getloadavg()
     print(json.dumps({k: v for k, v in res.items() if k not in ("rates", "burst")}), flush=True)

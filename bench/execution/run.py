@@ -74,7 +74,7 @@ from contracts.events.orders import OrderIntent
 from scenarios import DAY, MEASURED, STOPS, TICK_STEP, WARMUP, bar_at, seed, session_bars
 from svckit.infra.nats import start_nats
 from svckit.infra.pgadmin import create_database, create_service_role
-from svckit.infra.postgres import start_postgres
+from svckit.infra.postgres import remove_cluster, start_postgres
 from svckit.jetstream import ensure_stream
 
 HERE = Path(__file__).resolve().parent
@@ -387,6 +387,7 @@ async def main(sizes: list[int], scenario: str, rounds: int, replicas: int = 1) 
                 print(json.dumps(res), flush=True)
                 results.append(res)
     finally:
+        remove_cluster(base / "pg")
         shutil.rmtree(base, ignore_errors=True)
     return results
 

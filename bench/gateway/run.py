@@ -31,7 +31,7 @@ from svckit.devrun.manifest import Manifest, Process
 from svckit.devrun.output import Console
 from svckit.devrun.platform import Platform
 from svckit.infra.nats import start_nats
-from svckit.infra.postgres import start_postgres
+from svckit.infra.postgres import remove_cluster, start_postgres
 from svckit.infra.probe import free_port
 from svckit.infra.redis import start_redis
 
@@ -242,6 +242,7 @@ async def run(rates: list[int], seconds: float, login_seconds: float) -> str:
         finally:
             for srv in reversed(servers):
                 srv.stop()
+            remove_cluster(tmp / "pg")
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [f"## {now}", "", f"Machine: {machine()}. Load generator (a lean "
            "raw-socket HTTP/1.1 client, open loop) on the same machine, so it competes with the "

@@ -150,7 +150,7 @@ async def main(args: argparse.Namespace) -> None:
     from svckit.devrun.output import Console
     from svckit.devrun.platform import Platform
     from svckit.infra.nats import start_nats
-    from svckit.infra.postgres import start_postgres
+    from svckit.infra.postgres import remove_cluster, start_postgres
     from svckit.infra.probe import free_port
     from svckit.infra.redis import start_redis
 
@@ -200,6 +200,7 @@ async def main(args: argparse.Namespace) -> None:
         finally:
             for srv in reversed(servers):
                 srv.stop()
+            remove_cluster(tmp / "pg")
     if args.write:
         _write(args, rows, load_start, os.getloadavg())
 

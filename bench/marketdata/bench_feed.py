@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import platform
+import shutil
 import statistics
 import struct
 import tempfile
@@ -35,7 +36,7 @@ from marketdata.quotes import QuoteCache
 from svckit import migrations as mig
 from svckit.infra.nats import start_nats
 from svckit.infra.pgadmin import create_database, create_service_role
-from svckit.infra.postgres import start_postgres
+from svckit.infra.postgres import remove_cluster, start_postgres
 from svckit.infra.redis import start_redis
 from svckit.jetstream import ensure_stream
 from svckit.outbox import OutboxRelay
@@ -133,46 +134,50 @@ async def latency(pipeline: LivePipeline, clock: Clock, nc_sub, minutes: int, in
 
 async def main(args: argparse.Namespace) -> None:
     base = Path(tempfile.mkdtemp(prefix="md-bench-"))
-    with start_nats(base / "nats") as ns, start_postgres(base / "pg", durable=False) as pg, \
-            start_redis(base / "redis") as rs:
-        dsn = await create_database(pg.url, "bench")
-        service_dsn = await create_service_role(pg.url, "bench", "marketdata")
-        conn = await asyncpg.connect(service_dsn)
-        await mig.migrate(conn, "marketdata", mig.builtin() + mig.load("marketdata"))
-        await conn.close()
-        pool = await asyncpg.create_pool(service_dsn, min_size=2, max_size=5,
-                                         server_settings={"search_path": "marketdata"})
-        nc = await nats.connect(ns.url, pending_size=64 * 1024 * 1024)
-        nc_sub = await nats.connect(ns.url, pending_size=64 * 1024 * 1024)
-        js = nc.jetstream()
-        for spec in (streams.MD_TICKS, streams.MD_BARS):
-            await ensure_stream(js, spec)
-        r = aioredis.from_url(rs.url)
-        clock = Clock(T0)
-        cal = Calendar.load()
-        quotes = QuoteCache(r, lambda *p: "bench:" + ":".join(p), 30, None, clock.now)
-        pipeline = LivePipeline(nc, pool, BarAggregator(cal.session_bounds), quotes, clock.now,
-                                cal.session_bounds)
-        tasks = [asyncio.create_task(pipeline.run_writer()),
-                 asyncio.create_task(quotes.run_flusher(0.25)),
-                 asyncio.create_task(OutboxRelay(pool, js, "marketdata").run())]
-        out = {"machine": f"{platform.processor() or platform.machine()}, "
-                          f"{len(__import__('os').sched_getaffinity(0))} usable cores, "
-                          f"Python {platform.python_version()}",
-               "date": datetime.now(UTC).isoformat(timespec="seconds")}
-        out["throughput"] = await throughput(pipeline, nc_sub, args.packets, args.instruments)
-        out["bar_latency"] = await latency(pipeline, clock, nc_sub, args.minutes, args.instruments)
-        print(json.dumps(out, indent=2))
-        if args.write:
-            _write(args, out)
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await nc.drain()
-        await nc_sub.drain()
-        await pool.close()
-        await r.aclose()
-        del dsn
+    try:
+        with start_nats(base / "nats") as ns, start_postgres(base / "pg", durable=False) as pg, \
+                start_redis(base / "redis") as rs:
+            dsn = await create_database(pg.url, "bench")
+            service_dsn = await create_service_role(pg.url, "bench", "marketdata")
+            conn = await asyncpg.connect(service_dsn)
+            await mig.migrate(conn, "marketdata", mig.builtin() + mig.load("marketdata"))
+            await conn.close()
+            pool = await asyncpg.create_pool(service_dsn, min_size=2, max_size=5,
+                                             server_settings={"search_path": "marketdata"})
+            nc = await nats.connect(ns.url, pending_size=64 * 1024 * 1024)
+            nc_sub = await nats.connect(ns.url, pending_size=64 * 1024 * 1024)
+            js = nc.jetstream()
+            for spec in (streams.MD_TICKS, streams.MD_BARS):
+                await ensure_stream(js, spec)
+            r = aioredis.from_url(rs.url)
+            clock = Clock(T0)
+            cal = Calendar.load()
+            quotes = QuoteCache(r, lambda *p: "bench:" + ":".join(p), 30, None, clock.now)
+            pipeline = LivePipeline(nc, pool, BarAggregator(cal.session_bounds), quotes, clock.now,
+                                    cal.session_bounds)
+            tasks = [asyncio.create_task(pipeline.run_writer()),
+                     asyncio.create_task(quotes.run_flusher(0.25)),
+                     asyncio.create_task(OutboxRelay(pool, js, "marketdata").run())]
+            out = {"machine": f"{platform.processor() or platform.machine()}, "
+                              f"{len(__import__('os').sched_getaffinity(0))} usable cores, "
+                              f"Python {platform.python_version()}",
+                   "date": datetime.now(UTC).isoformat(timespec="seconds")}
+            out["throughput"] = await throughput(pipeline, nc_sub, args.packets, args.instruments)
+            out["bar_latency"] = await latency(pipeline, clock, nc_sub, args.minutes, args.instruments)
+            print(json.dumps(out, indent=2))
+            if args.write:
+                _write(args, out)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await nc.drain()
+            await nc_sub.drain()
+            await pool.close()
+            await r.aclose()
+            del dsn
+    finally:
+        remove_cluster(base / "pg")
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _write(args: argparse.Namespace, out: dict) -> None:

@@ -23,6 +23,7 @@ from svckit.infra import (
     postgres_reachable,
     reachable,
     redis_reachable,
+    remove_cluster,
     run_sync,
     spawn,
     start_nats,
@@ -104,6 +105,23 @@ def test_postgres_keeps_data_across_restarts_and_never_runs_as_root():
 
         assert run_sync(read()) == 42
     shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_removed_cluster_leaves_nothing_behind_when_its_data_was_relocated():
+    # a benchmark's layout: the cluster in a folder of a private (mode 700) temp dir, which
+    # the account postgres runs as cannot enter, so its data lives in RELOCATED_DIR
+    parent = Path(tempfile.mkdtemp(prefix="svckit-pg-"))
+    base = parent / "pg"
+    try:
+        with start_postgres(base, durable=False) as pg:
+            assert postgres_reachable(pg.url)
+        data = (base / "data").resolve()
+        assert data.joinpath("PG_VERSION").exists()
+        remove_cluster(base)
+        assert not base.exists()
+        assert not data.exists()
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 def test_stopping_a_process_stops_its_grandchildren_too():

@@ -15,7 +15,7 @@ from svckit.infra.pgadmin import (
     dsn_with,
     run_sync,
 )
-from svckit.infra.postgres import start_postgres
+from svckit.infra.postgres import remove_cluster, start_postgres
 from svckit.infra.probe import (
     areachable,
     free_port,
@@ -36,6 +36,6 @@ __all__ = [
     "EmbeddedServer", "RunAs", "ServerStartError", "areachable", "can_login", "create_database",
     "create_service_role", "database_of", "drop_database", "drop_role", "dsn_with", "free_port",
     "has_exited", "http_status", "nats_info", "nats_reachable", "port_open", "postgres_reachable",
-    "reachable", "redis_reachable", "run_sync", "spawn", "start_nats", "start_postgres",
+    "reachable", "redis_reachable", "remove_cluster", "run_sync", "spawn", "start_nats", "start_postgres",
     "start_redis", "stop_process", "wait_for",
 ]
