@@ -40,6 +40,11 @@ The session also reports the CPU milliseconds per measured minute that the engin
 NATS and this process spent (`cpu_ms_per_minute`): on a noisy machine the work done varies
 far less than the tail latency, so it is the figure to compare two versions of the code by.
 
+`--pin` gives the engine a core of its own: the engine process(es) run on CPU 0, Postgres,
+NATS and this process on the others (as a Kubernetes pod with a whole-CPU Guaranteed request
+gets under the static CPU manager policy; deploy/k8s/README.md). Without it the scheduler
+spreads all four over both cores, and the engine waits behind Postgres now and then.
+
 Diagnostics on stderr: `BENCH_TRACE=1` prints each measured session minute (intents, their
 first and last latency, the CPU milliseconds the engine, Postgres, NATS and this process
 spent on it) and each step of the ticks scenario; `BENCH_PGSTATS=1` prints table statistics and the calls and time of
@@ -50,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import multiprocessing
@@ -84,8 +90,10 @@ OWNER = "bench"
 # --- the execution service, in its own process ----------------------------------------------
 
 
-def _engine(settings: dict, clock_at: str) -> None:
+def _engine(settings: dict, clock_at: str, cpus: set[int] | None) -> None:
     """Run the execution service until terminated (the child process)."""
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
     import uvloop
     from execution.app import build_app
     from execution.settings import ExecutionSettings
@@ -101,7 +109,8 @@ def _engine(settings: dict, clock_at: str) -> None:
     uvloop.run(main())
 
 
-def _start_engines(nats_url: str, dsn: str, n: int, clock_at: datetime, replicas: int) -> list:
+def _start_engines(nats_url: str, dsn: str, n: int, clock_at: datetime, replicas: int,
+                   cpus: set[int] | None) -> list:
     procs = []
     for k in range(replicas):
         # each replica claims its share in one heartbeat once the deployments appear; the
@@ -114,7 +123,7 @@ def _start_engines(nats_url: str, dsn: str, n: int, clock_at: datetime, replicas
                         db_pool_max=int(os.environ.get("BENCH_POOL", "10")),
                         log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
         proc = multiprocessing.get_context("spawn").Process(
-            target=_engine, args=(settings, clock_at.isoformat()), daemon=True)
+            target=_engine, args=(settings, clock_at.isoformat(), cpus), daemon=True)
         proc.start()
         procs.append(proc)
     return procs
@@ -203,7 +212,7 @@ async def _wait(probe, sql: str | None, want: int, timeout: float, what: str, *a
 
 
 async def _run(nats_url: str, dsn: str, n: int, scenario: str, rounds: int,
-               replicas: int) -> dict:
+               replicas: int, engine_cpus: set[int] | None) -> dict:
     n_instr = min(n, 50)
     session = scenario == "session"
     series = session_bars(n_instr) if session else {}
@@ -215,7 +224,7 @@ async def _run(nats_url: str, dsn: str, n: int, scenario: str, rounds: int,
     await js.purge_stream(streams.MD_BARS.name)
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     start = min(b[0].start for b in series.values()) if session else DAY
-    engines = _start_engines(nats_url, dsn, n, start, replicas)
+    engines = _start_engines(nats_url, dsn, n, start, replicas, engine_cpus)
     try:
         await _wait_schema(pool)
         desk = Desk(nc, js, pool, n)
@@ -256,7 +265,7 @@ async def _run(nats_url: str, dsn: str, n: int, scenario: str, rounds: int,
         await pool.close()
         await nc.drain()
     return {"scenario": scenario, "deployments": n, "replicas": replicas, "instruments": n_instr,
-            **res}
+            "engine_pinned": engine_cpus is not None, **res}
 
 
 async def _wait_schema(pool) -> None:
@@ -369,11 +378,40 @@ def _pct(xs: list[float], q: float) -> float | None:
     return round(float(np.percentile(np.array(xs) * 1000, q)), 1) if xs else None
 
 
-async def main(sizes: list[int], scenario: str, rounds: int, replicas: int = 1) -> list[dict]:
+def _pin_tree(pid: int, cpus: set[int]) -> None:
+    """Pin a process, every thread of it and its descendants to `cpus`."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(int(task.name), cpus)
+        todo += children.get(p, [])
+
+
+async def main(sizes: list[int], scenario: str, rounds: int, replicas: int = 1,
+               pin: bool = False) -> list[dict]:
     base = Path(tempfile.mkdtemp(prefix="bench-exec-"))
     results = []
+    engine_cpus = rest = None
+    if pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise SystemExit("--pin needs at least two CPUs")
+        engine_cpus, rest = {cpus[0]}, set(cpus[1:])
     try:
         with start_nats(base / "nats") as ns, start_postgres(base / "pg", durable=False) as pg:
+            if rest is not None:  # Postgres' backends fork from the postmaster: they follow
+                for server in (ns, pg):
+                    _pin_tree(server.pid, rest)
+                os.sched_setaffinity(0, rest)
             for n in sizes:
                 name = f"bench_{n}_{uuid.uuid4().hex[:6]}"
                 await create_database(pg.url, name)
@@ -383,7 +421,7 @@ async def main(sizes: list[int], scenario: str, rounds: int, replicas: int = 1) 
                     await admin.execute("SELECT pg_reload_conf()")
                     await admin.close()
                 dsn = await create_service_role(pg.url, name, "execution", role=f"{name}_exec")
-                res = await _run(ns.url, dsn, n, scenario, rounds, replicas)
+                res = await _run(ns.url, dsn, n, scenario, rounds, replicas, engine_cpus)
                 print(json.dumps(res), flush=True)
                 results.append(res)
     finally:
@@ -402,10 +440,12 @@ def _write(results: list[dict], load: tuple, rounds: int) -> None:
                 break
     except OSError:
         pass
+    where = "on CPU 0, the rest on the others (--pin)" \
+        if any(r.get("engine_pinned") for r in results) else "sharing the cores with the rest"
     lines = ["", f"## Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "",
              f"{os.cpu_count()} CPUs, {cpu}; python {sys.version.split()[0]}; load average "
              f"{load[0]:.2f} before, {os.getloadavg()[0]:.2f} after; burst: {rounds} up-bars and "
-             f"5 stop ticks per size.", "",
+             f"5 stop ticks per size; the engine {where}.", "",
              "| scenario | deployments | intents | bar→intent p50 ms | p99 ms | max ms |"
              " tick→stop p50 ms | p99 ms | max ms |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -425,6 +465,8 @@ if __name__ == "__main__":
     ap.add_argument("--scenario", choices=("burst", "session", "ticks", "both"), default="burst")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--replicas", type=int, default=1, help="engine processes sharing the deployments")
+    ap.add_argument("--pin", action="store_true",
+                    help="the engine on CPU 0, Postgres, NATS and the benchmark on the others")
     ap.add_argument("--write", action="store_true", help="append the figures to RESULTS.md")
     args = ap.parse_args()
     import uvloop  # the service runs on uvloop (svckit), so does its benchmark
@@ -433,6 +475,6 @@ if __name__ == "__main__":
     out = []
     for sc in ("burst", "session") if args.scenario == "both" else (args.scenario,):
         out += uvloop.run(main([int(x) for x in args.sizes.split(",")], sc, args.rounds,
-                               args.replicas))
+                               args.replicas, args.pin))
     if args.write:
         _write(out, load, args.rounds)
