@@ -77,6 +77,15 @@ def test_prod_runs_three_nats_nodes_and_three_stream_replicas(
     assert not {"postgres", "redis", "dhansim"} & set(_by_kind(docs, "StatefulSet"))
 
 
+def test_prod_execution_pods_are_guaranteed_a_whole_cpu(rendered: dict[str, list[dict]]) -> None:
+    # Guaranteed QoS with an integer CPU: the static CPU manager gives the engine its own core
+    spec = _by_kind(rendered["prod"], "Deployment")["execution"]["spec"]["template"]["spec"]
+    for c in spec["initContainers"] + spec["containers"]:
+        res = c["resources"]
+        assert res["requests"] == res["limits"], c["name"]
+        assert str(res["limits"]["cpu"]).isdigit(), c["name"]
+
+
 def test_prod_has_the_components(rendered: dict[str, list[dict]]) -> None:
     docs = rendered["prod"]
     assert set(_by_kind(docs, "HorizontalPodAutoscaler")) == {"gateway", "backtest", "execution"}
