@@ -4,6 +4,7 @@ publish never waits on NATS for ever; the rest is the outbox relay's."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from contracts import subjects
 from execution import ledger
@@ -45,3 +46,31 @@ async def test_publishing_gives_up_when_nats_never_acknowledges(app, nc):
     assert marked == [] and loop.time() - t0 < 2
     for f in stuck:
         f.cancel()
+
+
+async def test_deferred_events_go_out_in_runs_with_room_for_urgent_work_between(app, monkeypatch):
+    """A minute close's events wait for its decisions, then go out `DEFERRED_CHUNK` at a time:
+    a bar or a stop's tick that comes meanwhile is handled between two runs, not after all of
+    them (publishing never yields while nats-py has slots free)."""
+    sent: list[str] = []
+    publish = app.js.publish_async
+
+    async def counting(subject, payload=b"", **kw):
+        sent.append(subject)
+        return await publish(subject, payload, **kw)
+
+    monkeypatch.setattr(app.js, "publish_async", counting)
+    user = subjects.user_event("u-deferred", "signal", "generated")
+    later = ledger.Deferred(app.js, app.pool, ledger.Idle(settle_s=0.0))
+    later.items = [(user, b"{}", str(uuid.uuid4())) for _ in range(3 * ledger.DEFERRED_CHUNK)]
+    handled_after: list[int] = []
+
+    async def urgent() -> None:  # a bar handler that became ready as the flush began
+        await asyncio.sleep(0)
+        handled_after.append(len(sent))
+
+    task = asyncio.create_task(urgent())
+    await later.flush()
+    await task
+    assert len(sent) == 3 * ledger.DEFERRED_CHUNK  # every event went out
+    assert handled_after == [ledger.DEFERRED_CHUNK]  # after the first run, not the last

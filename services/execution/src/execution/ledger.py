@@ -205,6 +205,13 @@ class Turns:
             asyncio.get_running_loop().call_soon(self._lock.release)
 
 
+DEFERRED_CHUNK = 32
+"""Deferred messages go out this many at a time, urgent work first between two runs.
+`_publish` sends without yielding while nats-py has slots free: a busy minute close's 100-150
+signal events went out in one run of 4-6 ms (traced, 1,000 deployments), and a stop's tick
+arriving then waited for all of them."""
+
+
 class Deferred:
     """Events to publish and outbox rows to mark sent, once the engine is idle.
 
@@ -243,10 +250,14 @@ class Deferred:
             log.warning("outbox.deferred_failed", error=str(exc))
 
     async def flush(self) -> None:
-        """Publish and mark what is queued now (also at shutdown)."""
+        """Publish and mark what is queued now (also at shutdown), urgent work first between
+        two runs of `DEFERRED_CHUNK` messages."""
         items, self.items = self.items, []
         marks, self.marks = self.marks, []
-        marks += await _publish(self.js, items)
+        for start in range(0, len(items), DEFERRED_CHUNK):
+            if start:
+                await self.idle.wait()
+            marks += await _publish(self.js, items[start:start + DEFERRED_CHUNK])
         if marks:
             await _mark(self.pool, marks)
 
