@@ -22,7 +22,14 @@ from svckit.devrun import Console
 from svckit.devrun.lock import RunLock
 from svckit.devrun.provision import ProvisionError, provision
 from svckit.devrun.secrets import SecretStore
-from svckit.infra import drop_database, drop_role, free_port, http_status, run_sync
+from svckit.infra import (
+    drop_database,
+    drop_role,
+    free_port,
+    http_status,
+    remove_cluster,
+    run_sync,
+)
 
 
 def devrun(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -131,6 +138,7 @@ def test_embedded_servers_start_when_nothing_answers_and_keep_their_ports(tmp_pa
             assert run_sync(_nats_login(again.nats_url, "gateway", users.password("gateway"))) == "ok"
             assert (users.password_file("gateway").stat().st_mode & 0o777) == 0o600
     finally:
+        remove_cluster(run_dir / "postgres")  # its data was relocated: run_dir is mode 700
         shutil.rmtree(run_dir, ignore_errors=True)
     assert "starting an embedded one" in out.getvalue()
 
