@@ -42,7 +42,7 @@ far less than the tail latency, so it is the figure to compare two versions of t
 
 `--pin` gives the engine a core of its own: the engine process(es) run on CPU 0, Postgres,
 NATS and this process on the others (as a Kubernetes pod with a whole-CPU Guaranteed request
-gets under the static CPU manager policy; deploy/k8s/README.md). Without it the scheduler
+gets under the static CPU manager policy; docs/ops/scale.md). Without it the scheduler
 spreads all four over both cores, and the engine waits behind Postgres now and then.
 
 Diagnostics on stderr: `BENCH_TRACE=1` prints each measured session minute (intents, their
