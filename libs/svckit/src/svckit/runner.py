@@ -183,6 +183,8 @@ async def serve(settings: ServiceSettings, build_app: AppFactory,
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
+            # no signal handlers here (not the main thread, or a platform without them):
+            # the caller's `stop` event is then the only way to end the run
             pass
     async with build_app(settings) as rt:
         ops = OpsServer(settings.ops_host, settings.ops_port, rt.checks)
